@@ -1,0 +1,203 @@
+// The engine's public surface: what the REST API, the CLI and (later) the boot servers call.
+// Inputs are already shape-checked at the edge (zod); the engine enforces the domain rules.
+import type {
+  BondMode,
+  BondOptions,
+  Cluster,
+  ClusterDefaults,
+  CustomProperties,
+  Host,
+  HostState,
+  InventoryChange,
+  InventoryReport,
+  Ipv4Config,
+  Ipv6Config,
+  LogicalNetwork,
+  NetworkRole,
+  Nic,
+  SyncReason,
+} from '../domain/model.js';
+import type { Violation } from '../domain/errors.js';
+export type { InventoryChange, InventoryChangeKind } from '../domain/model.js';
+import type { HostPlan } from '../domain/plan-types.js';
+
+/** An object reference as given by a user: a numeric id ("12" or 12) or a name. */
+export type Ref = string | number;
+
+export interface ClusterInput {
+  name: string;
+  description?: string;
+  isDefault?: boolean;
+  defaults?: Partial<ClusterDefaults>;
+  /** The cluster's management network; default { name: 'mgmt' } (untagged, MTU 1500, not bridged). */
+  managementNetwork?: Omit<NetworkInput, 'role'>;
+}
+export interface ClusterPatch {
+  name?: string;
+  description?: string;
+  isDefault?: boolean;
+  defaults?: Partial<ClusterDefaults>;
+}
+
+export interface NetworkInput {
+  name: string;
+  vlan?: number | null;
+  mtu?: number;
+  bridged?: boolean;
+  role?: NetworkRole;
+  required?: boolean;
+  label?: string | null;
+  description?: string;
+}
+export type NetworkPatch = Partial<NetworkInput>;
+
+export interface HostInput {
+  name: string;
+  /** Default: the default cluster. */
+  cluster?: Ref;
+  state?: HostState;
+  bootMac?: string | null;
+  custom?: CustomProperties;
+}
+export type HostPatch = Partial<HostInput>;
+
+export interface NicPatch {
+  labels: string[];
+}
+
+export interface BondInput {
+  /** Default: bondN with the smallest unused N on the host. */
+  name?: string;
+  /** A kernel mode name or an alias (load-balancing, failover, broadcast, link-aggregation). */
+  mode: string;
+  options?: BondOptions;
+  /** NIC kernel names or MACs. */
+  members: string[];
+  mac?: string | null;
+  labels?: string[];
+}
+export interface BondPatch {
+  name?: string;
+  mode?: string;
+  options?: BondOptions;
+  members?: string[];
+  mac?: string | null;
+  labels?: string[];
+}
+
+export interface AttachmentInput {
+  /** Network name or id, in the host's cluster. */
+  network: Ref;
+  /** NIC kernel name, NIC MAC or bond name. */
+  interface: string;
+  ipv4?: Ipv4Config;
+  ipv6?: Ipv6Config;
+  custom?: CustomProperties;
+}
+export interface AttachmentPatch {
+  interface?: string;
+  ipv4?: Ipv4Config;
+  ipv6?: Ipv6Config;
+  custom?: CustomProperties;
+}
+
+export interface HostView extends Host {
+  cluster: string;
+  inSync: boolean;
+}
+
+export interface BondView {
+  id: number;
+  hostId: number;
+  name: string;
+  mode: BondMode;
+  options: BondOptions;
+  members: { mac: string; name: string | null; present: boolean }[];
+  mac: string | null;
+  /** The MAC the bond will carry: explicit, else the primary member's. */
+  effectiveMac: string | null;
+  primaryMember: string | null;
+  labels: string[];
+  /** Fewer than two members present (a NIC vanished). */
+  partial: boolean;
+}
+
+export interface AttachmentView {
+  id: number;
+  hostId: number;
+  networkId: number;
+  network: string;
+  interface: { kind: 'nic' | 'bond'; name: string | null; mac: string | null; bondId: number | null; present: boolean };
+  /** Derived from labels rather than stored (id 0). */
+  viaLabel: string | null;
+  ipv4: Ipv4Config;
+  ipv6: Ipv6Config;
+  custom: CustomProperties;
+}
+
+export interface ReconcileResult {
+  host: HostView;
+  enrolled: boolean;
+  changes: InventoryChange[];
+  syncReasons: SyncReason[];
+  /** Non-blocking findings after reconciliation (partial bonds, missing required networks, ...). */
+  warnings: Violation[];
+}
+
+export interface TokenCreated {
+  name: string;
+  /** Shown once; only its hash is stored. */
+  token: string;
+}
+
+export interface EngineApi {
+  listClusters(): Cluster[];
+  getCluster(ref: Ref): Cluster;
+  createCluster(input: ClusterInput): Cluster;
+  updateCluster(ref: Ref, patch: ClusterPatch): Cluster;
+  deleteCluster(ref: Ref): void;
+
+  listNetworks(cluster: Ref): LogicalNetwork[];
+  getNetwork(cluster: Ref, network: Ref): LogicalNetwork;
+  createNetwork(cluster: Ref, input: NetworkInput): LogicalNetwork;
+  updateNetwork(cluster: Ref, network: Ref, patch: NetworkPatch): LogicalNetwork;
+  deleteNetwork(cluster: Ref, network: Ref): void;
+
+  listHosts(filter?: { cluster?: Ref; state?: HostState }): HostView[];
+  getHost(ref: Ref): HostView;
+  createHost(input: HostInput): HostView;
+  updateHost(ref: Ref, patch: HostPatch): HostView;
+  deleteHost(ref: Ref): void;
+
+  listNics(host: Ref): Nic[];
+  /** nic: id, kernel name or MAC. */
+  getNic(host: Ref, nic: Ref): Nic;
+  updateNic(host: Ref, nic: Ref, patch: NicPatch): Nic;
+
+  listBonds(host: Ref): BondView[];
+  getBond(host: Ref, bond: Ref): BondView;
+  createBond(host: Ref, input: BondInput): BondView;
+  updateBond(host: Ref, bond: Ref, patch: BondPatch): BondView;
+  /** Moves the bond's networks back to its primary member (XenAPI), in the same transaction. */
+  deleteBond(host: Ref, bond: Ref): void;
+
+  /** Stored attachments plus those derived from labels. */
+  listAttachments(host: Ref): AttachmentView[];
+  /** attachment: id or network name. */
+  getAttachment(host: Ref, attachment: Ref): AttachmentView;
+  createAttachment(host: Ref, input: AttachmentInput): AttachmentView;
+  updateAttachment(host: Ref, attachment: Ref, patch: AttachmentPatch): AttachmentView;
+  deleteAttachment(host: Ref, attachment: Ref): void;
+
+  /** host null: find the host by MAC, or enrol a new one in the default cluster. */
+  reportInventory(host: Ref | null, report: InventoryReport): ReconcileResult;
+  /** Findings (errors and warnings) for the host as stored. */
+  checkHost(host: Ref): Violation[];
+  getPlan(host: Ref): HostPlan;
+
+  createToken(name: string): TokenCreated;
+  listTokens(): { name: string; createdAt: string; lastUsedAt: string | null }[];
+  revokeToken(name: string): void;
+  /** True when the bearer token is known (and records its use). */
+  verifyToken(token: string): boolean;
+}
