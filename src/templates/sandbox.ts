@@ -1,5 +1,6 @@
 // Handlebars for admin-edited templates: a fresh environment per renderer, prototype access off,
-// strict lookups, and only pure helpers (no file system, no network).
+// strict lookups, and only pure helpers (no file system, no network). Output is shell or iPXE text,
+// never HTML, so HTML escaping is off; shell safety comes from the shq helper.
 import Handlebars from 'handlebars';
 
 /** POSIX shell single-quoting: the value reaches sh as one literal word, whatever it holds. */
@@ -13,8 +14,7 @@ export type TemplateEnv = typeof Handlebars;
 export function createTemplateEnv(): TemplateEnv {
   const env = Handlebars.create();
   env.registerHelper('eq', (a: unknown, b: unknown) => a === b);
-  // SafeString: Handlebars must not HTML-escape shell text.
-  env.registerHelper('shq', (v: unknown) => new env.SafeString(shellQuote(v)));
+  env.registerHelper('shq', (v: unknown) => shellQuote(v));
   return env;
 }
 
@@ -23,7 +23,7 @@ export interface CompiledTemplate<C> {
 }
 
 export function compileTemplate<C>(env: TemplateEnv, source: string, name: string): CompiledTemplate<C> {
-  const fn = env.compile<C>(source, { strict: true, noEscape: false, knownHelpersOnly: false });
+  const fn = env.compile<C>(source, { strict: true, noEscape: true });
   return {
     render(context: C): string {
       try {
