@@ -38,8 +38,9 @@ export interface HostEvent {
 
 export interface Repository {
   /**
-   * Runs fn in one SQLite transaction (nested calls join the outer one). If fn throws,
-   * everything it wrote is rolled back: no half-written state.
+   * Runs fn in one SQLite transaction. Nested calls become savepoints: if an inner call throws and
+   * the outer code catches it, only the inner writes are undone. If fn throws, everything it wrote
+   * is rolled back: no half-written state.
    */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -91,6 +92,7 @@ export interface Repository {
   deleteToken(name: string): boolean;
 
   appendHostEvent(hostId: number, kind: string, data: Record<string, unknown>): HostEvent;
+  /** The newest `limit` events of a host, newest first. */
   listHostEvents(hostId: number, limit: number): HostEvent[];
 }
 
