@@ -1,0 +1,60 @@
+// The HTTP application: /healthz, the authenticated /api/v1 router built from the route table, request
+// logging and JSON errors. The caller owns the server (createServer(app).listen(...)).
+import express from 'express';
+import type { Logger } from 'pino';
+import type { EngineApi } from '../engine/types.js';
+import { requireBearer } from './auth.js';
+import { errorHandler, routeNotFound } from './errors.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { API_PREFIX, type Registration, buildApiRouter, routes } from './routes.js';
+
+export const DEFAULT_BODY_LIMIT = '1mb'; // 1 MiB in the `bytes` syntax
+
+export interface AppOptions {
+  engine: EngineApi;
+  logger: Logger;
+  /** Largest accepted JSON body; default 1 MiB. */
+  bodyLimit?: string;
+}
+
+/** The registrations of the /api/v1 routes of an app made by createApp (for tests and introspection). */
+const registrationsOf = new WeakMap<express.Express, Registration[]>();
+
+export function apiRegistrations(app: express.Express): readonly Registration[] {
+  return registrationsOf.get(app) ?? [];
+}
+
+export function createApp(opts: AppOptions): express.Express {
+  const logger = opts.logger.child({ component: 'api' });
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  // One line per request: method, route template (never the query string or headers), status, duration.
+  app.use((req, res, next) => {
+    const start = process.hrtime.bigint();
+    const path = req.path;
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      const route = typeof res.locals.route === 'string' ? res.locals.route : path;
+      logger.info({ method: req.method, route, status: res.statusCode, ms: Math.round(ms * 1000) / 1000 }, 'request');
+    });
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.locals.route = '/healthz';
+    res.json({ ok: true });
+  });
+
+  const document = buildOpenApiDocument(routes);
+  const { router, registrations } = buildApiRouter({ engine: opts.engine, document, bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT }, routes);
+  registrationsOf.set(app, registrations);
+  app.use(API_PREFIX, requireBearer(opts.engine), router);
+
+  app.use((req, _res, next) => {
+    next(routeNotFound(req.method, req.path));
+  });
+  app.use(errorHandler(logger));
+  return app;
+}

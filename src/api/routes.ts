@@ -1,0 +1,609 @@
+// The REST API's one route table. Express routes (buildApiRouter) and the OpenAPI document
+// (openapi.ts) are both generated from it, so the two cannot drift apart. Each handler is one
+// engine call; the engine makes each call one transaction.
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { z } from 'zod';
+import { formatPlan } from '../domain/plan.js';
+import type { EngineApi } from '../engine/types.js';
+import { ApiError, invalidRequest, methodNotAllowed, routeNotFound, unsupportedMediaType } from './errors.js';
+import {
+  attachmentInputSchema,
+  attachmentPatchSchema,
+  bondInputSchema,
+  bondPatchSchema,
+  clusterInputSchema,
+  clusterPatchSchema,
+  hostInputSchema,
+  hostListQuerySchema,
+  hostPatchSchema,
+  inventoryReportSchema,
+  networkInputSchema,
+  networkPatchSchema,
+  nicPatchSchema,
+  planQuerySchema,
+} from './schemas.js';
+
+export const API_PREFIX = '/api/v1';
+export const HTTP_METHODS = ['get', 'post', 'patch', 'delete'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+export type SuccessStatus = 200 | 201 | 204;
+
+/** Names of the `{param}` segments of a path, as a string union. */
+export type PathParams<P extends string> = P extends `${string}{${infer Name}}${infer Rest}` ? Name | PathParams<Rest> : never;
+
+type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface RouteContext<P extends string = string, Q = unknown, B = unknown> {
+  engine: EngineApi;
+  /** Path parameters, as given (an id or a name): the engine resolves them. */
+  params: Readonly<Record<P, string>>;
+  query: Q;
+  body: B;
+  /** This API's OpenAPI document. */
+  document: Readonly<Record<string, unknown>>;
+}
+
+/** A handler's answer when the route's default status or JSON encoding does not fit. */
+export class Reply {
+  constructor(
+    readonly status: SuccessStatus,
+    readonly body: unknown,
+    /** Set for a non-JSON body (a string sent as is). */
+    readonly contentType?: string,
+  ) {}
+}
+
+/** What the success response holds, for the OpenAPI document. */
+export interface ResponseDoc {
+  description: string;
+  /** 'object' and 'array' are JSON; 'text' alternatives are listed in `alternatives`. */
+  shape: 'object' | 'array' | 'none';
+  /** Other statuses the handler may answer with (e.g. 201 when an inventory enrols a new host). */
+  otherStatuses?: { status: SuccessStatus; description: string }[];
+  /** Other media types of the same response (e.g. application/yaml). */
+  alternatives?: string[];
+}
+
+export interface Route {
+  method: HttpMethod;
+  /** Relative to API_PREFIX, OpenAPI style: /clusters/{cluster}. */
+  path: string;
+  /** The `{param}` names of `path`, in order. */
+  params: string[];
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  status: SuccessStatus;
+  response: ResponseDoc;
+  handler(ctx: RouteContext): unknown;
+}
+
+interface RouteSpec<Path extends string, Q extends z.ZodType | undefined, B extends z.ZodType | undefined> {
+  method: HttpMethod;
+  path: Path;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  query?: Q;
+  body?: B;
+  status: SuccessStatus;
+  response: ResponseDoc;
+  handler(ctx: RouteContext<PathParams<Path>, Parsed<Q>, Parsed<B>>): unknown;
+}
+
+function pathParams(path: string): string[] {
+  return [...path.matchAll(/\{([A-Za-z][A-Za-z0-9_]*)\}/g)].map((m) => m[1] as string);
+}
+
+/** One route: the handler's params, query and body are typed from the path and the schemas. */
+function route<Path extends string, Q extends z.ZodType | undefined = undefined, B extends z.ZodType | undefined = undefined>(
+  spec: RouteSpec<Path, Q, B>,
+): Route {
+  const { handler, ...rest } = spec;
+  return {
+    ...rest,
+    params: pathParams(spec.path),
+    // The router parses query and body with the same schemas before calling, hence the erasure.
+    handler: handler as (ctx: RouteContext) => unknown,
+  };
+}
+
+/** Descriptions of the path parameters, shared by the document. */
+export const PARAM_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  cluster: 'Cluster id or name.',
+  network: 'Logical network id or name, in the cluster.',
+  host: 'Host id or name.',
+  nic: 'NIC id, kernel name or MAC address.',
+  bond: 'Bond id or name, on the host.',
+  attachment: 'Attachment id or network name, on the host.',
+};
+
+const one = (description: string): ResponseDoc => ({ description, shape: 'object' });
+const many = (description: string): ResponseDoc => ({ description, shape: 'array' });
+const none: ResponseDoc = { description: 'Deleted.', shape: 'none' };
+
+export const routes: readonly Route[] = [
+  // ---------------------------------------------------------------- meta
+  route({
+    method: 'get',
+    path: '/openapi.json',
+    operationId: 'getOpenApi',
+    summary: 'This API as an OpenAPI 3.1 document',
+    tag: 'meta',
+    status: 200,
+    response: one('The OpenAPI document.'),
+    handler: ({ document }) => document,
+  }),
+
+  // ---------------------------------------------------------------- clusters
+  route({
+    method: 'get',
+    path: '/clusters',
+    operationId: 'listClusters',
+    summary: 'List clusters',
+    tag: 'clusters',
+    status: 200,
+    response: many('Every cluster.'),
+    handler: ({ engine }) => engine.listClusters(),
+  }),
+  route({
+    method: 'post',
+    path: '/clusters',
+    operationId: 'createCluster',
+    summary: 'Create a cluster (with its management network)',
+    tag: 'clusters',
+    body: clusterInputSchema,
+    status: 201,
+    response: one('The created cluster.'),
+    handler: ({ engine, body }) => engine.createCluster(body),
+  }),
+  route({
+    method: 'get',
+    path: '/clusters/{cluster}',
+    operationId: 'getCluster',
+    summary: 'Get a cluster',
+    tag: 'clusters',
+    status: 200,
+    response: one('The cluster.'),
+    handler: ({ engine, params }) => engine.getCluster(params.cluster),
+  }),
+  route({
+    method: 'patch',
+    path: '/clusters/{cluster}',
+    operationId: 'updateCluster',
+    summary: 'Update a cluster',
+    tag: 'clusters',
+    body: clusterPatchSchema,
+    status: 200,
+    response: one('The updated cluster.'),
+    handler: ({ engine, params, body }) => engine.updateCluster(params.cluster, body),
+  }),
+  route({
+    method: 'delete',
+    path: '/clusters/{cluster}',
+    operationId: 'deleteCluster',
+    summary: 'Delete an empty cluster',
+    tag: 'clusters',
+    status: 204,
+    response: none,
+    handler: ({ engine, params }) => engine.deleteCluster(params.cluster),
+  }),
+
+  // ---------------------------------------------------------------- networks
+  route({
+    method: 'get',
+    path: '/clusters/{cluster}/networks',
+    operationId: 'listNetworks',
+    summary: "List a cluster's logical networks",
+    tag: 'networks',
+    status: 200,
+    response: many('The networks of the cluster.'),
+    handler: ({ engine, params }) => engine.listNetworks(params.cluster),
+  }),
+  route({
+    method: 'post',
+    path: '/clusters/{cluster}/networks',
+    operationId: 'createNetwork',
+    summary: 'Create a logical network',
+    tag: 'networks',
+    body: networkInputSchema,
+    status: 201,
+    response: one('The created network.'),
+    handler: ({ engine, params, body }) => engine.createNetwork(params.cluster, body),
+  }),
+  route({
+    method: 'get',
+    path: '/clusters/{cluster}/networks/{network}',
+    operationId: 'getNetwork',
+    summary: 'Get a logical network',
+    tag: 'networks',
+    status: 200,
+    response: one('The network.'),
+    handler: ({ engine, params }) => engine.getNetwork(params.cluster, params.network),
+  }),
+  route({
+    method: 'patch',
+    path: '/clusters/{cluster}/networks/{network}',
+    operationId: 'updateNetwork',
+    summary: 'Update a logical network',
+    tag: 'networks',
+    body: networkPatchSchema,
+    status: 200,
+    response: one('The updated network.'),
+    handler: ({ engine, params, body }) => engine.updateNetwork(params.cluster, params.network, body),
+  }),
+  route({
+    method: 'delete',
+    path: '/clusters/{cluster}/networks/{network}',
+    operationId: 'deleteNetwork',
+    summary: 'Delete a logical network no host uses',
+    tag: 'networks',
+    status: 204,
+    response: none,
+    handler: ({ engine, params }) => engine.deleteNetwork(params.cluster, params.network),
+  }),
+
+  // ---------------------------------------------------------------- hosts
+  route({
+    method: 'get',
+    path: '/hosts',
+    operationId: 'listHosts',
+    summary: 'List hosts, optionally of one cluster or in one state',
+    tag: 'hosts',
+    query: hostListQuerySchema,
+    status: 200,
+    response: many('The matching hosts.'),
+    handler: ({ engine, query }) => {
+      const filter: { cluster?: string; state?: (typeof query)['state'] } = {};
+      if (query.cluster !== undefined) filter.cluster = query.cluster;
+      if (query.state !== undefined) filter.state = query.state;
+      return engine.listHosts(filter);
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/hosts',
+    operationId: 'createHost',
+    summary: 'Create a host',
+    tag: 'hosts',
+    body: hostInputSchema,
+    status: 201,
+    response: one('The created host.'),
+    handler: ({ engine, body }) => engine.createHost(body),
+  }),
+  route({
+    method: 'get',
+    path: '/hosts/{host}',
+    operationId: 'getHost',
+    summary: 'Get a host',
+    tag: 'hosts',
+    status: 200,
+    response: one('The host.'),
+    handler: ({ engine, params }) => engine.getHost(params.host),
+  }),
+  route({
+    method: 'patch',
+    path: '/hosts/{host}',
+    operationId: 'updateHost',
+    summary: 'Update a host (rename, move to another cluster, change state, ...)',
+    tag: 'hosts',
+    body: hostPatchSchema,
+    status: 200,
+    response: one('The updated host.'),
+    handler: ({ engine, params, body }) => engine.updateHost(params.host, body),
+  }),
+  route({
+    method: 'delete',
+    path: '/hosts/{host}',
+    operationId: 'deleteHost',
+    summary: 'Delete a host',
+    tag: 'hosts',
+    status: 204,
+    response: none,
+    handler: ({ engine, params }) => engine.deleteHost(params.host),
+  }),
+  route({
+    method: 'post',
+    path: '/hosts/{host}/inventory',
+    operationId: 'reportHostInventory',
+    summary: "Reconcile a known host's NICs with an inventory report",
+    tag: 'inventory',
+    body: inventoryReportSchema,
+    status: 200,
+    response: one('The reconciliation: the host, what changed, sync reasons and findings.'),
+    handler: ({ engine, params, body }) => engine.reportInventory(params.host, body),
+  }),
+  route({
+    method: 'post',
+    path: '/inventory',
+    operationId: 'reportInventory',
+    summary: 'Report an inventory: the host is found by MAC, or enrolled in the default cluster',
+    tag: 'inventory',
+    body: inventoryReportSchema,
+    status: 200,
+    response: {
+      description: 'The reconciliation of a known host.',
+      shape: 'object',
+      otherStatuses: [{ status: 201, description: 'The host was unknown and has been enrolled; the reconciliation.' }],
+    },
+    handler: ({ engine, body }) => {
+      const result = engine.reportInventory(null, body);
+      return result.enrolled ? new Reply(201, result) : result;
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/hosts/{host}/check',
+    operationId: 'checkHost',
+    summary: 'Findings (errors and warnings) for the host as stored',
+    tag: 'hosts',
+    status: 200,
+    response: many('The violations; empty when the host is clean.'),
+    handler: ({ engine, params }) => engine.checkHost(params.host),
+  }),
+  route({
+    method: 'get',
+    path: '/hosts/{host}/plan',
+    operationId: 'getHostPlan',
+    summary: "The host's plan: desired network state and the steps that build it",
+    description: 'format=json (default) answers the plan object; format=yaml answers the same plan as application/yaml text.',
+    tag: 'hosts',
+    query: planQuerySchema,
+    status: 200,
+    response: { description: 'The plan.', shape: 'object', alternatives: ['application/yaml'] },
+    handler: ({ engine, params, query }) => {
+      const plan = engine.getPlan(params.host);
+      return query.format === 'yaml' ? new Reply(200, formatPlan(plan, 'yaml'), 'application/yaml; charset=utf-8') : plan;
+    },
+  }),
+
+  // ---------------------------------------------------------------- NICs
+  route({
+    method: 'get',
+    path: '/hosts/{host}/nics',
+    operationId: 'listNics',
+    summary: "List a host's NICs (as last reported)",
+    tag: 'nics',
+    status: 200,
+    response: many('The NICs of the host.'),
+    handler: ({ engine, params }) => engine.listNics(params.host),
+  }),
+  route({
+    method: 'get',
+    path: '/hosts/{host}/nics/{nic}',
+    operationId: 'getNic',
+    summary: 'Get a NIC',
+    tag: 'nics',
+    status: 200,
+    response: one('The NIC.'),
+    handler: ({ engine, params }) => engine.getNic(params.host, params.nic),
+  }),
+  route({
+    method: 'patch',
+    path: '/hosts/{host}/nics/{nic}',
+    operationId: 'updateNic',
+    summary: "Set a NIC's labels (the rest is reported by the hardware)",
+    tag: 'nics',
+    body: nicPatchSchema,
+    status: 200,
+    response: one('The updated NIC.'),
+    handler: ({ engine, params, body }) => engine.updateNic(params.host, params.nic, body),
+  }),
+
+  // ---------------------------------------------------------------- bonds
+  route({
+    method: 'get',
+    path: '/hosts/{host}/bonds',
+    operationId: 'listBonds',
+    summary: "List a host's bonds",
+    tag: 'bonds',
+    status: 200,
+    response: many('The bonds of the host.'),
+    handler: ({ engine, params }) => engine.listBonds(params.host),
+  }),
+  route({
+    method: 'post',
+    path: '/hosts/{host}/bonds',
+    operationId: 'createBond',
+    summary: 'Create a bond',
+    tag: 'bonds',
+    body: bondInputSchema,
+    status: 201,
+    response: one('The created bond.'),
+    handler: ({ engine, params, body }) => engine.createBond(params.host, body),
+  }),
+  route({
+    method: 'get',
+    path: '/hosts/{host}/bonds/{bond}',
+    operationId: 'getBond',
+    summary: 'Get a bond',
+    tag: 'bonds',
+    status: 200,
+    response: one('The bond.'),
+    handler: ({ engine, params }) => engine.getBond(params.host, params.bond),
+  }),
+  route({
+    method: 'patch',
+    path: '/hosts/{host}/bonds/{bond}',
+    operationId: 'updateBond',
+    summary: 'Update a bond (mode, options, members, ...)',
+    tag: 'bonds',
+    body: bondPatchSchema,
+    status: 200,
+    response: one('The updated bond.'),
+    handler: ({ engine, params, body }) => engine.updateBond(params.host, params.bond, body),
+  }),
+  route({
+    method: 'delete',
+    path: '/hosts/{host}/bonds/{bond}',
+    operationId: 'deleteBond',
+    summary: "Delete a bond; its networks move back to its primary member",
+    tag: 'bonds',
+    status: 204,
+    response: none,
+    handler: ({ engine, params }) => engine.deleteBond(params.host, params.bond),
+  }),
+
+  // ---------------------------------------------------------------- attachments
+  route({
+    method: 'get',
+    path: '/hosts/{host}/attachments',
+    operationId: 'listAttachments',
+    summary: "List a host's network attachments (stored and derived from labels)",
+    tag: 'attachments',
+    status: 200,
+    response: many('The attachments of the host.'),
+    handler: ({ engine, params }) => engine.listAttachments(params.host),
+  }),
+  route({
+    method: 'post',
+    path: '/hosts/{host}/attachments',
+    operationId: 'createAttachment',
+    summary: 'Attach a network to a NIC or bond of the host',
+    tag: 'attachments',
+    body: attachmentInputSchema,
+    status: 201,
+    response: one('The created attachment.'),
+    handler: ({ engine, params, body }) => engine.createAttachment(params.host, body),
+  }),
+  route({
+    method: 'get',
+    path: '/hosts/{host}/attachments/{attachment}',
+    operationId: 'getAttachment',
+    summary: 'Get an attachment',
+    tag: 'attachments',
+    status: 200,
+    response: one('The attachment.'),
+    handler: ({ engine, params }) => engine.getAttachment(params.host, params.attachment),
+  }),
+  route({
+    method: 'patch',
+    path: '/hosts/{host}/attachments/{attachment}',
+    operationId: 'updateAttachment',
+    summary: 'Update an attachment (interface, addresses, custom properties)',
+    tag: 'attachments',
+    body: attachmentPatchSchema,
+    status: 200,
+    response: one('The updated attachment.'),
+    handler: ({ engine, params, body }) => engine.updateAttachment(params.host, params.attachment, body),
+  }),
+  route({
+    method: 'delete',
+    path: '/hosts/{host}/attachments/{attachment}',
+    operationId: 'deleteAttachment',
+    summary: 'Detach a network from the host',
+    tag: 'attachments',
+    status: 204,
+    response: none,
+    handler: ({ engine, params }) => engine.deleteAttachment(params.host, params.attachment),
+  }),
+];
+
+// ------------------------------------------------------------------ express
+
+/** /clusters/{cluster} → /clusters/:cluster */
+export function toExpressPath(path: string): string {
+  return path.replace(/\{([A-Za-z][A-Za-z0-9_]*)\}/g, ':$1');
+}
+
+function pathRegExp(path: string): RegExp {
+  const parts = path.split(/\{[A-Za-z][A-Za-z0-9_]*\}/).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${parts.join('[^/]+')}/?$`, 'i');
+}
+
+/** Routes without a query schema accept no query parameters at all. */
+const NO_QUERY = z.strictObject({});
+
+function parsePart<S extends z.ZodType>(schema: S, value: unknown, part: 'body' | 'query'): z.output<S> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw invalidRequest(part, r.error);
+  return r.data;
+}
+
+function isJsonContentType(header: string | undefined): boolean {
+  if (!header) return false;
+  const mediaType = header.split(';')[0]?.trim().toLowerCase();
+  return mediaType === 'application/json';
+}
+
+export interface ApiRouterOptions {
+  engine: EngineApi;
+  document: Readonly<Record<string, unknown>>;
+  /** Largest accepted JSON body, in the `bytes` syntax ('1mb' = 1 MiB). */
+  bodyLimit: string;
+}
+
+/** One registered express route, as built from the table. */
+export interface Registration {
+  method: HttpMethod;
+  /** The express path, relative to API_PREFIX. */
+  expressPath: string;
+  route: Route;
+}
+
+/**
+ * The /api/v1 router (to be mounted at API_PREFIX, after authentication): every route of the table,
+ * then a JSON 404/405 for anything else.
+ */
+export function buildApiRouter(opts: ApiRouterOptions, table: readonly Route[] = routes): { router: Router; registrations: Registration[] } {
+  const router = express.Router();
+  const jsonBody = express.json({ limit: opts.bodyLimit, strict: true, type: () => true });
+  const requireJson = (req: Request, _res: Response, next: NextFunction): void => {
+    if (!isJsonContentType(req.get('content-type'))) {
+      next(unsupportedMediaType(req.get('content-type')));
+      return;
+    }
+    next();
+  };
+  const registrations: Registration[] = [];
+
+  for (const r of table) {
+    const expressPath = toExpressPath(r.path);
+    const template = `${API_PREFIX}${r.path}`;
+    const markRoute = (_req: Request, res: Response, next: NextFunction): void => {
+      res.locals.route = template;
+      next();
+    };
+    const handle = (req: Request, res: Response): void => {
+      const query = parsePart(r.query ?? NO_QUERY, req.query, 'query');
+      const body = r.body ? parsePart(r.body, req.body, 'body') : undefined;
+      const params: Record<string, string> = {};
+      for (const name of r.params) {
+        const v: unknown = req.params[name];
+        if (typeof v !== 'string') throw new ApiError(400, 'INVALID_REQUEST', `missing path parameter '${name}'`);
+        params[name] = v;
+      }
+      const result = r.handler({ engine: opts.engine, params, query, body, document: opts.document });
+      if (result instanceof Reply) {
+        res.status(result.status);
+        if (result.status === 204) res.end();
+        else if (result.contentType !== undefined) res.type(result.contentType).send(result.body);
+        else res.json(result.body);
+        return;
+      }
+      if (r.status === 204) res.status(204).end();
+      else res.status(r.status).json(result);
+    };
+    const chain = r.body ? [markRoute, requireJson, jsonBody, handle] : [markRoute, handle];
+    router[r.method](expressPath, ...chain);
+    registrations.push({ method: r.method, expressPath, route: r });
+  }
+
+  const matchers = table.map((r) => ({ re: pathRegExp(r.path), method: r.method }));
+  router.use((req: Request, _res: Response, next: NextFunction) => {
+    const allowed = matchers.filter((m) => m.re.test(req.path)).map((m) => m.method.toUpperCase());
+    const fullPath = `${API_PREFIX}${req.path}`;
+    if (allowed.length === 0) {
+      next(routeNotFound(req.method, fullPath));
+      return;
+    }
+    if (allowed.includes('GET')) allowed.push('HEAD');
+    next(methodNotAllowed(req.method, fullPath, [...new Set(allowed)].sort()));
+  });
+
+  return { router, registrations };
+}
