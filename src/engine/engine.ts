@@ -614,7 +614,8 @@ export class Engine implements EngineApi {
     const cfg = this.config(host);
     const t = new Topology(cfg);
     const s = String(ref);
-    const e = t.effective.find((x) => (isId(s) ? x.attachment.id === Number(s) : x.network.name === s));
+    // Label-derived attachments have no id of their own (0): they are addressed by network name only.
+    const e = t.effective.find((x) => (isId(s) ? x.attachment.id > 0 && x.attachment.id === Number(s) : x.network.name === s));
     if (!e) throw notFound('attachment', `${cfg.host.name}/${s}`);
     return this.attachmentView(cfg, t, e);
   }
@@ -725,11 +726,11 @@ export class Engine implements EngineApi {
       const { config, changes: more } = reconcileInventory(before, report);
       changes.push(...more);
       const saved = this.commitHost(before, { ...config, host: { ...config.host, lastInventoryAt: new Date().toISOString() } }, { acceptErrors: true });
-      const warnings = validateHost(saved);
+      const findings = validateHost(saved);
       this.repo.appendHostEvent(host.id, 'inventory', { bootMac: report.bootMac, nics: report.nics.length, changes });
       this.log?.info({ host: saved.host.name, enrolled, changes: changes.length }, 'inventory reconciled');
       const view = this.view(saved.host);
-      return { host: view, enrolled, changes, syncReasons: saved.host.syncReasons, warnings };
+      return { host: view, enrolled, changes, syncReasons: saved.host.syncReasons, findings };
     });
   }
 

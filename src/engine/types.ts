@@ -140,8 +140,11 @@ export interface ReconcileResult {
   enrolled: boolean;
   changes: InventoryChange[];
   syncReasons: SyncReason[];
-  /** Non-blocking findings after reconciliation (partial bonds, missing required networks, ...). */
-  warnings: Violation[];
+  /**
+   * Every rule the host breaks after reconciliation, with its severity. Hardware reality is stored
+   * even when it breaks a rule (severity 'error'); the plan is then refused until an admin fixes it.
+   */
+  findings: Violation[];
 }
 
 export interface TokenCreated {
