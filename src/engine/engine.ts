@@ -734,6 +734,24 @@ export class Engine implements EngineApi {
     });
   }
 
+  /**
+   * The host a booting MAC belongs to (boot MAC or any NIC), enrolling a new one in the default
+   * cluster when the MAC is unknown. Used by the boot chain before the blade reports its inventory.
+   */
+  findOrEnrolHost(mac: string): { host: HostView; enrolled: boolean } {
+    const p = macProblem(mac);
+    if (p) throw invalid('INVALID_MAC', `MAC '${mac}' is ${p === 'malformed' ? 'not a MAC address' : `a ${p} address`}`, { mac });
+    const norm = normalizeMac(mac) as string;
+    return this.repo.transaction(() => {
+      const found = this.repo.findHostByMac(norm);
+      if (found) return { host: this.view(found), enrolled: false };
+      const host = this.enrol(norm);
+      this.repo.appendHostEvent(host.id, 'enrolled', { bootMac: norm });
+      this.log?.info({ host: host.name, mac: norm }, 'unknown machine enrolled');
+      return { host: this.view(host), enrolled: true };
+    });
+  }
+
   private enrol(bootMac: string): Host {
     const cluster = this.defaultCluster();
     const base = `host-${bootMac.replace(/:/g, '')}`;

@@ -192,6 +192,8 @@ export interface EngineApi {
   updateAttachment(host: Ref, attachment: Ref, patch: AttachmentPatch): AttachmentView;
   deleteAttachment(host: Ref, attachment: Ref): void;
 
+  /** The host a booting MAC belongs to, enrolling it in the default cluster when unknown. */
+  findOrEnrolHost(mac: string): { host: HostView; enrolled: boolean };
   /** host null: find the host by MAC, or enrol a new one in the default cluster. */
   reportInventory(host: Ref | null, report: InventoryReport): ReconcileResult;
   /** Findings (errors and warnings) for the host as stored. */

@@ -219,3 +219,18 @@ describe('writes are validated and atomic', () => {
     expect(engine.verifyToken(t.token)).toBe(false);
   });
 });
+
+describe('findOrEnrolHost', () => {
+  it('finds a host by boot MAC or NIC MAC and enrols unknown machines once', () => {
+    const { engine } = opened;
+    const first = engine.findOrEnrolHost('52-54-00-00-02-41');
+    expect(first.enrolled).toBe(true);
+    expect(first.host).toMatchObject({ name: 'host-525400000241', state: 'new', bootMac: '52:54:00:00:02:41' });
+    expect(engine.findOrEnrolHost('52:54:00:00:02:41')).toMatchObject({ enrolled: false, host: { id: first.host.id } });
+    // its first inventory fills in the NICs and the management network
+    const r = engine.reportInventory(null, { bootMac: '52:54:00:00:02:41', nics: [{ mac: '52:54:00:00:02:41', name: 'eth0' }] });
+    expect(r.host.id).toBe(first.host.id);
+    expect(engine.getAttachment(first.host.id, 'mgmt').interface.name).toBe('eth0');
+    rejects(() => engine.findOrEnrolHost('ff:ff:ff:ff:ff:ff'), 'INVALID_MAC');
+  });
+});
