@@ -111,3 +111,14 @@ describe('updateBond', () => {
     expect(updateBond(cfg, 1, { mode: 'link-aggregation' }, nobody).bonds[0]?.mode).toBe('802.3ad');
   });
 });
+
+describe('destroyBond without members', () => {
+  it('BOND_HAS_NO_MEMBER when networks have nowhere to go; fine without networks', () => {
+    const mgmt = network('mgmt', { role: 'management' });
+    const empty = bond(4, 'bond0', 'active-backup', [], {}, { primaryMember: null });
+    const withNet = hostConfig({ networks: [mgmt], bonds: [empty] });
+    withNet.attachments = [{ ...attachOnNic(mgmt, mac(1), { method: 'dhcp' }), iface: { kind: 'bond', bondId: 4 } }];
+    expectCode(() => destroyBond(withNet, 'bond0'), 'BOND_HAS_NO_MEMBER');
+    expect(destroyBond(hostConfig({ bonds: [empty] }), 'bond0').bonds).toEqual([]);
+  });
+});

@@ -90,3 +90,14 @@ describe('reconcileInventory', () => {
     expect(changes.map((c) => c.kind)).toEqual(['boot-mac-changed', 'management-derived']);
   });
 });
+
+describe('report size', () => {
+  it('INVENTORY_TOO_LARGE above 1024 NICs; 1024 is accepted', () => {
+    const many = (n: number): InventoryReport => ({
+      bootMac: '02:00:00:00:00:00',
+      nics: Array.from({ length: n }, (_, i) => ({ mac: `02:00:00:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`, name: `n${i}` })),
+    });
+    expect(normalizeReport(many(1024)).nics).toHaveLength(1024);
+    expect(() => normalizeReport(many(1025))).toThrow(expect.objectContaining({ code: 'INVENTORY_TOO_LARGE' }));
+  });
+});

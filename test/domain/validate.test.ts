@@ -357,3 +357,12 @@ describe('validateNetwork', () => {
     expect(check(n({ role: 'bogus' as LogicalNetwork['role'] }))).toEqual(['NETWORK_ROLE_INVALID']);
   });
 });
+
+describe('attachments outside the cluster', () => {
+  it('ATTACHMENT_NETWORK_NOT_IN_CLUSTER after a network vanished from the host\'s cluster', () => {
+    const stray = network('elsewhere', { clusterId: 2 });
+    const cfg = base();
+    expect(codes(validateHost(withAttachments(cfg, attachOnNic(stray, mac(2)))))).toEqual(['ATTACHMENT_NETWORK_NOT_IN_CLUSTER']);
+    expect(codes(validateHost(cfg))).toEqual([]);
+  });
+});

@@ -234,3 +234,87 @@ describe('findOrEnrolHost', () => {
     rejects(() => engine.findOrEnrolHost('ff:ff:ff:ff:ff:ff'), 'INVALID_MAC');
   });
 });
+
+describe('engine-level rules: each triggers and passes at its edge', () => {
+  function blade(): string {
+    return opened.engine.reportInventory(null, report([1, 2, 3])).host.name;
+  }
+
+  it('CLUSTER_NAME_INVALID', () => {
+    rejects(() => opened.engine.createCluster({ name: '9rack' }), 'CLUSTER_NAME_INVALID');
+    expect(opened.engine.createCluster({ name: 'rack9' }).name).toBe('rack9');
+  });
+
+  it('DNS_SEARCH_INVALID', () => {
+    rejects(() => opened.engine.createCluster({ name: 'r1', defaults: { dnsSearch: ['bad domain'] } }), 'DNS_SEARCH_INVALID');
+    expect(opened.engine.createCluster({ name: 'r1', defaults: { dnsSearch: ['rack1.example'] } }).defaults.dnsSearch).toEqual(['rack1.example']);
+  });
+
+  it('CLUSTER_DEFAULT_REQUIRED: the default moves, it is never unset', () => {
+    const { engine } = opened;
+    rejects(() => engine.updateCluster('default', { isDefault: false }), 'CLUSTER_DEFAULT_REQUIRED');
+    engine.createCluster({ name: 'rack2' });
+    engine.updateCluster('rack2', { isDefault: true });
+    expect(engine.listClusters().filter((c) => c.isDefault).map((c) => c.name)).toEqual(['rack2']);
+  });
+
+  it('NO_DEFAULT_CLUSTER: enrolment needs one', () => {
+    const { engine, repo } = opened;
+    const d = repo.getDefaultCluster();
+    if (!d) throw new Error('seed default cluster missing');
+    repo.updateCluster({ ...d, isDefault: false });
+    rejects(() => engine.reportInventory(null, report([1])), 'NO_DEFAULT_CLUSTER');
+    repo.updateCluster({ ...d, isDefault: true });
+    expect(engine.reportInventory(null, report([1])).enrolled).toBe(true);
+  });
+
+  it('HOST_STATE_INVALID', () => {
+    const h = blade();
+    rejects(() => opened.engine.updateHost(h, { state: 'rebooting' as never }), 'HOST_STATE_INVALID');
+    expect(opened.engine.updateHost(h, { state: 'non-operational' }).state).toBe('non-operational');
+  });
+
+  it('INTERFACE_NOT_FOUND and NETWORK_ALREADY_ATTACHED', () => {
+    const { engine } = opened;
+    const h = blade();
+    engine.createNetwork('default', { name: 'storage', vlan: 200 });
+    rejects(() => engine.createAttachment(h, { network: 'storage', interface: 'eth9' }), 'INTERFACE_NOT_FOUND');
+    expect(engine.createAttachment(h, { network: 'storage', interface: mac(2) }).interface.name).toBe('eth1');
+    rejects(() => engine.createAttachment(h, { network: 'storage', interface: 'eth2' }), 'NETWORK_ALREADY_ATTACHED');
+    expect(engine.updateAttachment(h, 'storage', { interface: 'eth2' }).interface.name).toBe('eth2');
+  });
+
+  it('ATTACHMENT_FROM_LABEL: label-derived attachments change through labels', () => {
+    const { engine } = opened;
+    const h = blade();
+    engine.createNetwork('default', { name: 'san', vlan: 300, label: 'san' });
+    engine.updateNic(h, 'eth2', { labels: ['san'] });
+    const derived = engine.getAttachment(h, 'san');
+    expect(derived).toMatchObject({ id: 0, viaLabel: 'san', interface: { name: 'eth2' } });
+    rejects(() => engine.deleteAttachment(h, 'san'), 'ATTACHMENT_FROM_LABEL');
+    rejects(() => engine.getAttachment(h, 0), 'ATTACHMENT_NOT_FOUND');
+    engine.updateNic(h, 'eth2', { labels: [] });
+    expect(engine.listAttachments(h).map((a) => a.network)).toEqual(['mgmt']);
+  });
+
+  it('HOST_MOVE_NETWORK_MISSING: a host moves only where its networks exist', () => {
+    const { engine } = opened;
+    const h = blade();
+    engine.createNetwork('default', { name: 'storage', vlan: 200 });
+    engine.createAttachment(h, { network: 'storage', interface: 'eth1' });
+    engine.createCluster({ name: 'bare', managementNetwork: { name: 'mgmt' } });
+    rejects(() => engine.updateHost(h, { cluster: 'bare' }), 'HOST_MOVE_NETWORK_MISSING');
+    engine.createCluster({ name: 'full', managementNetwork: { name: 'mgmt' } });
+    engine.createNetwork('full', { name: 'storage', vlan: 201 });
+    const moved = engine.updateHost(h, { cluster: 'full' });
+    expect(moved.cluster).toBe('full');
+    expect(engine.getPlan(h).state.networks.storage?.vlan).toBe(201);
+  });
+
+  it('NOT_APPLIED: a host is out of sync until it has applied its generation', () => {
+    const v = opened.engine.getHost(blade());
+    expect(v.appliedGeneration).toBeNull();
+    expect(v.syncReasons.map((r) => r.code)).toEqual(['NOT_APPLIED']);
+    expect(v.inSync).toBe(false);
+  });
+});
