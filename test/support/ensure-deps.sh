@@ -3,7 +3,8 @@
 # missing and we are root (CI and the lab machines). Elsewhere it only says what is missing: those
 # tests then skip with the reason. Runs before `npm test` (package.json "pretest").
 set -euo pipefail
-PKGS=(iproute2 busybox isc-dhcp-client curl atftp python3 tcpdump
+# busybox-static provides busybox (udhcpc and the image's applets); Debian's busybox conflicts with it.
+PKGS=(iproute2 isc-dhcp-client curl atftp python3 tcpdump
       qemu-system-x86 linux-image-amd64 busybox-static ipxe cpio gzip kmod)
 missing=()
 for p in "${PKGS[@]}"; do
