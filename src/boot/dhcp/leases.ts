@@ -61,7 +61,11 @@ interface HeapEntry {
 /** Largest dynamic range one store handles (a /8). */
 export const MAX_RANGE_SIZE = 1 << 24;
 
-class RangePool {
+/**
+ * Allocation index of one dynamic range: a byte map of taken addresses, a cursor that only moves
+ * forward and a FIFO of freed addresses. Shared by the in-memory and the SQLite lease stores.
+ */
+export class RangePool {
   readonly start: number;
   readonly end: number;
   private readonly taken: Uint8Array;

@@ -43,6 +43,10 @@ export interface StartDhcpServerOptions {
   destinationPorts?: { client?: number; relay?: number };
   /** Clock for the responder, epoch ms. Default Date.now. */
   now?: () => number;
+  /** Told about every datagram that did not decode (by DhcpDecodeError reason), e.g. for metrics. */
+  onDecodeError?: (reason: string) => void;
+  /** Told about every reply the kernel refused to send. */
+  onSendError?: (err: Error) => void;
 }
 
 export interface DhcpServerStats {
@@ -114,6 +118,11 @@ export async function startDhcpServer(opts: StartDhcpServerOptions): Promise<Dhc
         if (err) {
           stats.sendErrors++;
           logger.warn({ err: err.message, to: action.to }, 'dhcp send failed');
+          try {
+            opts.onSendError?.(err);
+          } catch {
+            // an observer's bug must not take the socket down
+          }
         } else {
           stats.sent++;
         }
@@ -130,6 +139,11 @@ export async function startDhcpServer(opts: StartDhcpServerOptions): Promise<Dhc
       stats.decodeErrors++;
       const reason = err instanceof DhcpDecodeError ? err.reason : 'unexpected';
       stats.decodeErrorsByReason[reason] = (stats.decodeErrorsByReason[reason] ?? 0) + 1;
+      try {
+        opts.onDecodeError?.(reason);
+      } catch {
+        // an observer's bug must not take the socket down
+      }
       logger.debug({ from: `${rinfo.address}:${rinfo.port}`, bytes: msg.length, reason }, 'dhcp packet dropped');
       return;
     }
