@@ -3,6 +3,8 @@
 import express from 'express';
 import type { Logger } from 'pino';
 import type { EngineApi } from '../engine/types.js';
+import type { Registry } from '../metrics.js';
+import type { BootTimeline } from '../store/boot-store.js';
 import { requireBearer } from './auth.js';
 import { errorHandler, routeNotFound } from './errors.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -15,7 +17,15 @@ export interface AppOptions {
   logger: Logger;
   /** Largest accepted JSON body; default 1 MiB. */
   bodyLimit?: string;
+  /** The HTTP boot chain (createBootServices), mounted at the root, outside /api/v1 and its token. */
+  boot?: { router: express.Router };
+  /** Served as Prometheus text at GET /metrics (unauthenticated); HTTP requests are counted in it. */
+  metrics?: Registry;
+  /** Backs GET /api/v1/hosts/{host}/boots (the boot store); without it that route answers 503. */
+  bootTimeline?: BootTimeline;
 }
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 /** The registrations of the /api/v1 routes of an app made by createApp (for tests and introspection). */
 const registrationsOf = new WeakMap<express.Express, Registration[]>();
@@ -30,13 +40,19 @@ export function createApp(opts: AppOptions): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
 
+  const requests = opts.metrics?.counter('tabula_http_requests_total', 'HTTP requests by route and status');
+
   // One line per request: method, route template (never the query string or headers), status, duration.
+  // The boot routes log and count their own requests (res.locals.bootHttp).
   app.use((req, res, next) => {
     const start = process.hrtime.bigint();
     const path = req.path;
     res.on('finish', () => {
+      if (res.locals.bootHttp === true) return;
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       const route = typeof res.locals.route === 'string' ? res.locals.route : path;
+      // Unmatched paths share one label: a scanner must not grow the metric without bound.
+      requests?.inc({ route: typeof res.locals.route === 'string' ? res.locals.route : 'unmatched', status: String(res.statusCode) });
       logger.info({ method: req.method, route, status: res.statusCode, ms: Math.round(ms * 1000) / 1000 }, 'request');
     });
     next();
@@ -47,8 +63,22 @@ export function createApp(opts: AppOptions): express.Express {
     res.json({ ok: true });
   });
 
+  const metrics = opts.metrics;
+  if (metrics) {
+    app.get('/metrics', (_req, res) => {
+      res.locals.route = '/metrics';
+      res.setHeader('Cache-Control', 'no-store');
+      res.type(PROMETHEUS_CONTENT_TYPE).send(metrics.render());
+    });
+  }
+
+  if (opts.boot) app.use(opts.boot.router);
+
   const document = buildOpenApiDocument(routes);
-  const { router, registrations } = buildApiRouter({ engine: opts.engine, document, bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT }, routes);
+  const { router, registrations } = buildApiRouter(
+    { engine: opts.engine, document, bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT, ...(opts.bootTimeline ? { bootTimeline: opts.bootTimeline } : {}) },
+    routes,
+  );
   registrationsOf.set(app, registrations);
   app.use(API_PREFIX, requireBearer(opts.engine), router);
 

@@ -5,6 +5,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { z } from 'zod';
 import { formatPlan } from '../domain/plan.js';
 import type { EngineApi } from '../engine/types.js';
+import type { BootTimeline } from '../store/boot-store.js';
 import { ApiError, invalidRequest, methodNotAllowed, routeNotFound, unsupportedMediaType } from './errors.js';
 import {
   attachmentInputSchema,
@@ -20,6 +21,7 @@ import {
   networkInputSchema,
   networkPatchSchema,
   nicPatchSchema,
+  bootsQuerySchema,
   planQuerySchema,
 } from './schemas.js';
 
@@ -35,6 +37,8 @@ type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
 
 export interface RouteContext<P extends string = string, Q = unknown, B = unknown> {
   engine: EngineApi;
+  /** The boot store, when the server runs the boot services (GET /hosts/{host}/boots). */
+  bootTimeline?: BootTimeline;
   /** Path parameters, as given (an id or a name): the engine resolves them. */
   params: Readonly<Record<P, string>>;
   query: Q;
@@ -361,6 +365,24 @@ export const routes: readonly Route[] = [
     },
   }),
 
+  route({
+    method: 'get',
+    path: '/hosts/{host}/boots',
+    operationId: 'listHostBoots',
+    summary: "The host's boots, newest first, each with its timeline of stages",
+    description:
+      'Each boot starts when the blade fetches its iPXE script (which carries a fresh boot token); its events are the stages seen by DHCP, TFTP and the HTTP boot chain, in time order. Firmware DHCP/TFTP events before the script are part of the boot that follows them. `limit` (1-100, default 10) caps the number of boots.',
+    tag: 'boots',
+    query: bootsQuerySchema,
+    status: 200,
+    response: many('The boots, newest first: { id, mac, startedAt, current, events: [{ stage, at, data }] }.'),
+    handler: ({ engine, bootTimeline, params, query }) => {
+      const host = engine.getHost(params.host);
+      if (!bootTimeline) throw new ApiError(503, 'BOOT_TIMELINE_UNAVAILABLE', 'this server does not run the boot services, so it keeps no boot timeline');
+      return bootTimeline.listBoots(host.id, query.limit ?? 10);
+    },
+  }),
+
   // ---------------------------------------------------------------- NICs
   route({
     method: 'get',
@@ -532,6 +554,7 @@ function isJsonContentType(header: string | undefined): boolean {
 
 export interface ApiRouterOptions {
   engine: EngineApi;
+  bootTimeline?: BootTimeline;
   document: Readonly<Record<string, unknown>>;
   /** Largest accepted JSON body, in the `bytes` syntax ('1mb' = 1 MiB). */
   bodyLimit: string;
@@ -577,7 +600,9 @@ export function buildApiRouter(opts: ApiRouterOptions, table: readonly Route[] =
         if (typeof v !== 'string') throw new ApiError(400, 'INVALID_REQUEST', `missing path parameter '${name}'`);
         params[name] = v;
       }
-      const result = r.handler({ engine: opts.engine, params, query, body, document: opts.document });
+      const ctx: RouteContext = { engine: opts.engine, params, query, body, document: opts.document };
+      if (opts.bootTimeline) ctx.bootTimeline = opts.bootTimeline;
+      const result = r.handler(ctx);
       if (result instanceof Reply) {
         res.status(result.status);
         if (result.status === 204) res.end();

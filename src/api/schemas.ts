@@ -202,6 +202,20 @@ export const planQuerySchema = z.strictObject({
   format: z.enum(['json', 'yaml']).optional(),
 });
 
+// ------------------------------------------------------------------ boots
+
+export const MAX_BOOTS_LIMIT = 100;
+
+export const bootsQuerySchema = z.strictObject({
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,3}$/, 'a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(MAX_BOOTS_LIMIT))
+    .optional()
+    .meta({ description: `How many boots, newest first (1-${MAX_BOOTS_LIMIT}, default 10).` }),
+});
+
 // ------------------------------------------------------------------ compile-time agreement with the engine
 
 /** Fails to compile when what a schema accepts is not what the engine's input type allows. */

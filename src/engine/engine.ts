@@ -787,6 +787,26 @@ export class Engine implements EngineApi {
     return planHost(cfg);
   }
 
+  recordApplied(hostRef: Ref, generation: number): HostView {
+    return this.repo.transaction(() => {
+      const h = this.host(hostRef);
+      if (!Number.isSafeInteger(generation) || generation < 0) {
+        throw invalid('GENERATION_INVALID', `host '${h.name}': generation ${generation} is not a whole number`, { host: h.name });
+      }
+      if (generation > h.generation) {
+        throw conflict('GENERATION_UNKNOWN', `host '${h.name}' reports generation ${generation}, but the engine holds generation ${h.generation}`, {
+          host: h.name,
+          generation,
+          current: h.generation,
+        });
+      }
+      const saved = h.appliedGeneration === generation ? h : this.repo.updateHost({ ...h, appliedGeneration: generation });
+      if (h.appliedGeneration !== generation) this.repo.appendHostEvent(h.id, 'applied', { generation });
+      this.log?.info({ host: h.name, generation }, 'generation applied');
+      return this.view(saved);
+    });
+  }
+
   // ---------------------------------------------------------------- tokens
 
   createToken(name: string): TokenCreated {

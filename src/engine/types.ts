@@ -199,6 +199,11 @@ export interface EngineApi {
   /** Findings (errors and warnings) for the host as stored. */
   checkHost(host: Ref): Violation[];
   getPlan(host: Ref): HostPlan;
+  /**
+   * Records that the blade applied and verified `generation` (its boot report). A generation newer
+   * than the host's is refused (GENERATION_UNKNOWN); an older one is recorded as is (the blade runs it).
+   */
+  recordApplied(host: Ref, generation: number): HostView;
 
   createToken(name: string): TokenCreated;
   listTokens(): { name: string; createdAt: string; lastUsedAt: string | null }[];

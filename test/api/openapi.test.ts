@@ -118,7 +118,7 @@ describe('the OpenAPI document', () => {
   it('lists exactly the routes registered in express', () => {
     const registered = registeredApiRoutes();
     const inDoc = documented().map((d) => d.key).sort();
-    expect(registered.length).toBe(33); // the spec's 32 operations plus openapi.json
+    expect(registered.length).toBe(34); // the spec's 32 operations, openapi.json and the boot timeline
     expect(new Set(registered).size).toBe(registered.length);
     expect(inDoc).toEqual(registered);
     // the registration result of the route table says the same
@@ -139,6 +139,7 @@ describe('the OpenAPI document', () => {
     const q = (path: string): string[] => (doc.paths[path]?.get?.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
     expect(q('/hosts')).toEqual(['cluster', 'state']);
     expect(q('/hosts/{host}/plan')).toEqual(['format']);
+    expect(q('/hosts/{host}/boots')).toEqual(['limit']);
     const format = doc.paths['/hosts/{host}/plan']?.get?.parameters?.find((p) => p.name === 'format');
     expect(format?.schema).toMatchObject({ enum: ['json', 'yaml'] });
     expect(Object.keys(doc.paths['/hosts/{host}/plan']?.get?.responses['200']?.content as Json)).toEqual(['application/json', 'application/yaml']);

@@ -14,6 +14,14 @@ afterEach(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
+/** The shipped migrations (db/migrations), in version order: every boot-service migration joins this list. */
+const shipped = (): string[] =>
+  fs
+    .readdirSync(path.join(findPackageRoot(), 'db', 'migrations'))
+    .filter((f) => /^\d+_[A-Za-z0-9_.-]+\.sql$/.test(f))
+    .sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
+const shippedVersions = (): number[] => shipped().map((f) => parseInt(f, 10));
+
 const versions = (db: Database.Database): number[] =>
   (db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version);
 
@@ -30,10 +38,11 @@ describe('migrate', () => {
   it('applies every migration once and nothing on a second run', () => {
     const db = new Database(':memory:');
     try {
-      expect(migrate(db).applied).toEqual(['001_initial.sql']);
-      expect(versions(db)).toEqual([1]);
+      expect(shipped().slice(0, 2)).toEqual(['001_initial.sql', '002_boot.sql']);
+      expect(migrate(db).applied).toEqual(shipped());
+      expect(versions(db)).toEqual(shippedVersions());
       expect(migrate(db).applied).toEqual([]);
-      expect(versions(db)).toEqual([1]);
+      expect(versions(db)).toEqual(shippedVersions());
       const row = db.prepare('SELECT name, applied_at FROM schema_migrations WHERE version = 1').get() as { name: string; applied_at: string };
       expect(row.name).toBe('initial');
       expect(new Date(row.applied_at).toISOString()).toBe(row.applied_at);
@@ -49,7 +58,7 @@ describe('migrate', () => {
     a.close();
     const b = SqliteRepository.open(file);
     try {
-      expect(versions(b.db)).toEqual([1]);
+      expect(versions(b.db)).toEqual(shippedVersions());
       expect(b.listClusters().map((c) => c.name)).toEqual(['default']);
       expect(b.listTokens().map((t) => t.name)).toEqual(['ci']);
     } finally {
@@ -96,10 +105,11 @@ describe('migrate', () => {
     const raw = new Database(file);
     raw.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'from_the_future', '2099-01-01T00:00:00.000Z')").run();
     raw.close();
-    expect(() => SqliteRepository.open(file)).toThrow(/999.*\b1\b/);
+    const latest = shippedVersions().at(-1) as number;
+    expect(() => SqliteRepository.open(file)).toThrow(new RegExp(`999.*\\b${latest}\\b`));
     const after = new Database(file);
     try {
-      expect(versions(after)).toEqual([1, 999]);
+      expect(versions(after)).toEqual([...shippedVersions(), 999]);
     } finally {
       after.close();
     }

@@ -448,7 +448,10 @@ describe('transactions', () => {
   it('a throw after writes leaves every table unchanged', () => {
     seededHost();
     const before = repo.dumpTables();
-    expect(Object.keys(before).sort()).toEqual(['api_tokens', 'attachments', 'bond_members', 'bonds', 'clusters', 'host_events', 'hosts', 'networks', 'nics', 'schema_migrations']);
+    // the engine's tables (later migrations add the boot services' own)
+    expect(Object.keys(before)).toEqual(
+      expect.arrayContaining(['api_tokens', 'attachments', 'bond_members', 'bonds', 'boot_events', 'boots', 'clusters', 'host_events', 'hosts', 'networks', 'nics', 'schema_migrations']),
+    );
     expect(() =>
       repo.transaction(() => {
         const h = newHost('doomed');
