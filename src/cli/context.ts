@@ -5,9 +5,10 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { DestinationStream } from 'pino';
 import { TabulaError } from '../domain/errors.js';
-import { openEngine } from '../engine/index.js';
+import { type OpenedEngine, openEngine } from '../engine/index.js';
 import type { EngineApi } from '../engine/types.js';
 import { type Logger, createLogger, parseLogLevel } from '../log.js';
+import { type BootTimeline, SqliteBootStore } from '../store/boot-store.js';
 import { type Style, fields, table, type Column } from './format.js';
 import { UsageError } from './parse.js';
 
@@ -45,7 +46,10 @@ async function readProcessStdin(): Promise<string> {
 
 /** One CLI invocation's shared state: the engine and logger, created on first use and closed at the end. */
 export class Session {
-  private opened: { engine: EngineApi; close(): void } | undefined;
+  private opened: OpenedEngine | undefined;
+  /** The command line as run() got it (without node and the script): `serve` re-runs itself with it. */
+  argv: readonly string[] = [];
+  private timeline: BootTimeline | undefined;
   private log: Logger | undefined;
   /** Set by commands that succeed but report a failure (e.g. `host check` finding errors). */
   exitCode = 0;
@@ -87,19 +91,31 @@ export class Session {
     return p;
   }
 
-  engine(globals: GlobalOptions): EngineApi {
+  /** The engine with its repository, opened on first use (serve hands the database to the boot services). */
+  open(globals: GlobalOptions): OpenedEngine {
     if (!this.opened) {
       const dbPath = this.dbPath(globals);
       if (dbPath !== ':memory:') mkdirSync(dirname(resolve(dbPath)), { recursive: true });
       const logger = this.logger(globals, { level: 'warn', destination: 'stderr' });
       this.opened = openEngine({ dbPath, logger });
     }
-    return this.opened.engine;
+    return this.opened;
+  }
+
+  engine(globals: GlobalOptions): EngineApi {
+    return this.open(globals).engine;
+  }
+
+  /** The boot timeline on the same database as the engine. */
+  bootTimeline(globals: GlobalOptions): BootTimeline {
+    this.timeline ??= new SqliteBootStore(this.open(globals).repo);
+    return this.timeline;
   }
 
   close(): void {
     const o = this.opened;
     this.opened = undefined;
+    this.timeline = undefined;
     o?.close();
   }
 
@@ -137,6 +153,10 @@ export class Ctx {
 
   engine(): EngineApi {
     return this.session.engine(this.globals);
+  }
+
+  bootTimeline(): BootTimeline {
+    return this.session.bootTimeline(this.globals);
   }
 
   out(s: string): void {

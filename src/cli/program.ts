@@ -80,6 +80,7 @@ export async function run(argv: string[], io: Io = processIo, opts: RunOptions =
   const color = opts.color ?? (real && !noColor && process.stdout.isTTY === true);
   const errColor = opts.color ?? (real && !noColor && process.stderr.isTTY === true);
   const session = new Session(io, opts, { color });
+  session.argv = argv;
   try {
     const program = buildProgram(session, json, errColor);
     await program.parseAsync(argv, { from: 'user' });

@@ -30,7 +30,7 @@ async function waitFor<T>(what: string, fn: () => T | undefined, ms = 10_000): P
 describe('tabula serve', () => {
   it('answers /healthz and an authenticated /api/v1/clusters on 127.0.0.1:0, then stops on abort', async () => {
     const ac = new AbortController();
-    const serving = sb.run(['serve', '--listen', '127.0.0.1:0'], { signal: ac.signal });
+    const serving = sb.run(['serve', '--listen', '127.0.0.1:0', '--tftp-listen', 'off', '--tftp-root', sb.dir], { signal: ac.signal });
     let settled = false;
     void serving.then(() => (settled = true));
     try {
@@ -73,11 +73,11 @@ describe('tabula serve', () => {
 
   it('a port already in use is an error (exit 1) that names the address', async () => {
     const ac = new AbortController();
-    const first = sb.run(['serve', '--listen', '127.0.0.1:0'], { signal: ac.signal });
+    const first = sb.run(['serve', '--listen', '127.0.0.1:0', '--tftp-listen', 'off', '--tftp-root', sb.dir], { signal: ac.signal });
     try {
       const line = await waitFor('the listen log', () => sb.logs.find((l) => l.includes('API listening')));
       const port = (JSON.parse(line) as LogLine)['port'] as number;
-      const second = await sb.run(['serve', '--listen', `127.0.0.1:${port}`]);
+      const second = await sb.run(['serve', '--listen', `127.0.0.1:${port}`, '--tftp-listen', 'off', '--tftp-root', sb.dir]);
       expect(second.code).toBe(1);
       expect(second.stderr).toBe(`error LISTEN_FAILED: cannot listen on 127.0.0.1:${port}: the address is in use\n`);
     } finally {
@@ -89,7 +89,7 @@ describe('tabula serve', () => {
   it('an already aborted signal starts and stops at once', async () => {
     const ac = new AbortController();
     ac.abort();
-    expect((await sb.run(['serve', '--listen', '127.0.0.1:0'], { signal: ac.signal })).code).toBe(0);
+    expect((await sb.run(['serve', '--listen', '127.0.0.1:0', '--tftp-listen', 'off', '--tftp-root', sb.dir], { signal: ac.signal })).code).toBe(0);
     expect(sb.logs.map((l) => (JSON.parse(l) as LogLine).msg).at(-1)).toBe('stopped');
   });
 });

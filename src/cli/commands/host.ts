@@ -1,12 +1,13 @@
-// tabula host list | show | create | update | delete | check | nics | label | inventory
-import { type Command, Option } from 'commander';
+// tabula host list | show | create | update | delete | check | nics | label | inventory | boots
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
 import { TabulaError, type Violation } from '../../domain/errors.js';
 import { HOST_STATES, type CustomProperties, type HostState, type InventoryReport, type Nic } from '../../domain/model.js';
 import type { HostInput, HostPatch, HostView, ReconcileResult } from '../../engine/types.js';
+import type { BootRecord } from '../../store/boot-store.js';
 import { type Ctx, type Session, action } from '../context.js';
-import { type Column, violationLines } from '../format.js';
-import { UsageError, parseKey, parseKeyValue } from '../parse.js';
+import { type Column, cell, violationLines } from '../format.js';
+import { UsageError, parseInteger, parseKey, parseKeyValue } from '../parse.js';
 
 interface HostOpts {
   name?: string;
@@ -158,6 +159,39 @@ export function mergeCustom(current: () => CustomProperties, set: CustomProperti
   return next;
 }
 
+/** Seconds of `at` after `start`, signed, in milliseconds precision: +1.234s, -0.500s. */
+export function relativeSeconds(start: string, at: string): string {
+  const ms = Date.parse(at) - Date.parse(start);
+  const sign = ms < 0 ? '-' : '+';
+  return `${sign}${(Math.abs(ms) / 1000).toFixed(3)}s`;
+}
+
+/** One block per boot: a header line, then one line per stage with its time relative to the start. */
+export function bootsText(hostName: string, boots: readonly BootRecord[]): string {
+  if (boots.length === 0) return `host '${hostName}': no boots recorded\n`;
+  return boots
+    .map((b) => {
+      const head = `boot ${b.id}  ${b.startedAt}  ${b.mac}${b.current ? '  current' : ''}\n`;
+      const rel = b.events.map((e) => relativeSeconds(b.startedAt, e.at));
+      const relWidth = Math.max(0, ...rel.map((r) => r.length));
+      const stageWidth = Math.max(0, ...b.events.map((e) => e.stage.length));
+      const lines = b.events.map((e, i) => {
+        const data = Object.entries(e.data)
+          .map(([k, v]) => `${k}=${cell(v)}`)
+          .join(' ');
+        return `  ${(rel[i] as string).padStart(relWidth)}  ${e.stage.padEnd(stageWidth)}  ${data}`.trimEnd() + '\n';
+      });
+      return head + (lines.length ? lines.join('') : '  (no events)\n');
+    })
+    .join('\n');
+}
+
+function parseLimit(value: string): number {
+  const n = parseInteger(value);
+  if (n < 1 || n > 100) throw new InvalidArgumentError(`'${value}' is not between 1 and 100.`);
+  return n;
+}
+
 function stateOption(description: string): Option {
   return new Option('--state <state>', description).choices(HOST_STATES);
 }
@@ -294,6 +328,19 @@ export function registerHost(program: Command, session: Session): void {
         const report = parseInventory(text, o.file === '-' ? '(standard input)' : `'${o.file}'`);
         const result = ctx.engine().reportInventory(ref === '-' ? null : (ref as string), report);
         ctx.print(result, () => inventoryText(ctx, result));
+      }),
+    );
+
+  host
+    .command('boots')
+    .description("a host's boots, newest first, with the time of each stage since the boot started")
+    .argument('<host>', 'host name or id')
+    .option('--limit <n>', 'how many boots (1-100)', parseLimit, 10)
+    .action(
+      action<{ limit: number }>(session, (ctx, [ref], o) => {
+        const h = ctx.engine().getHost(ref as string);
+        const boots = ctx.bootTimeline().listBoots(h.id, o.limit);
+        ctx.print(boots, () => bootsText(h.name, boots));
       }),
     );
 }
