@@ -1,0 +1,54 @@
+# Sourced by Tabula's /init before it runs an apply script (sh -e), and by nothing else. It provides
+# the two functions the rendered script (templates/apply.sh.hbs) expects the image to define, and that
+# /init needs to observe the result:
+#   tabula_dhcp IFACE                     DHCPv4 on IFACE; the lease keeps being renewed in the background
+#   tabula_custom SCOPE IFACE KEY VALUE   custom properties: sysctl/<key> is applied (old value kept for
+#                                         the rollback), anything else is recorded as not applied
+# Everything they do is recorded under $TABULA_RUN (/run/tabula, tmpfs): dhcp.pids, dhcp.ifaces,
+# lease.<iface> (written by the udhcpc hook), custom.log.
+TABULA_RUN=${TABULA_RUN:-/run/tabula}
+
+tabula_dhcp() {
+  _if=$1
+  _wait=${TABULA_DHCP_WAIT:-20}
+  rm -f "$TABULA_RUN/lease.$_if"
+  /sbin/ip link set dev "$_if" up
+  # -f in a background job: udhcpc keeps renewing after the script ends; -n: it exits if no lease comes.
+  udhcpc -f -n -t 5 -T 2 -i "$_if" -s "${TABULA_UDHCPC_SCRIPT:-/etc/udhcpc.script}" -x hostname:tabula \
+    > "$TABULA_RUN/udhcpc.$_if.log" 2>&1 &
+  _pid=$!
+  echo "$_pid" >> "$TABULA_RUN/dhcp.pids"
+  _i=0
+  while [ "$_i" -lt $((_wait * 2)) ]; do
+    [ -s "$TABULA_RUN/lease.$_if" ] && { echo "$_if" >> "$TABULA_RUN/dhcp.ifaces"; return 0; }
+    kill -0 "$_pid" 2>/dev/null || break
+    sleep 0.5
+    _i=$((_i + 1))
+  done
+  kill "$_pid" 2>/dev/null
+  echo "tabula_dhcp: no DHCP lease on $_if within ${_wait} s" >&2
+  return 1
+}
+
+tabula_custom() {
+  _scope=$1 _if=$2 _key=$3 _val=$4
+  case "$_key" in
+    sysctl/*)
+      _k=${_key#sysctl/}
+      _f=${TABULA_PROC_SYS:-/proc/sys}/$(printf '%s' "$_k" | tr . /)
+      if [ ! -w "$_f" ]; then
+        echo "tabula_custom: sysctl $_k does not exist in this kernel" >&2
+        return 1
+      fi
+      _old=$(cat "$_f" 2>/dev/null | tr '\t' ' ')
+      printf '%s' "$_val" > "$_f" || return 1
+      # Tab-separated: key, old value, new value (values may hold spaces).
+      printf 'sysctl\t%s\t%s\t%s\n' "$_k" "$_old" "$_val" >> "$TABULA_RUN/custom.log"
+      ;;
+    *)
+      # No ethtool or other tools in the image: recorded and reported, left to admin hooks.
+      printf 'skipped\t%s\t%s\t%s\n' "$_key" "$_if" "$_val" >> "$TABULA_RUN/custom.log"
+      echo "tabula: custom property $_key=$_val ($_scope${_if:+ $_if}) not applied: no tool for it in the image"
+      ;;
+  esac
+}

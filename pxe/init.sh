@@ -1,0 +1,695 @@
+#!/bin/sh
+# /init of Tabula's stateless boot image (busybox ash). docs/image.md walks through it.
+#
+# On every boot, from a bare kernel and without any disk:
+#   1. mount the pseudo filesystems, read the kernel command line, load the modules, wait for the NICs;
+#   2. bring the boot NIC up with its provisioning address (the iPXE lease, else udhcpc) and POST the
+#      NIC inventory to {server}/boot/{mac}/inventory;
+#   3. GET the rendered apply script from {server}/boot/{mac}/config, flush the boot NIC and run the
+#      script (sh -e) with TABULA_IP pointing at a recorder in front of iproute2's /sbin/ip;
+#   4. verify what the kernel really holds against what the script meant to build (bonds with their
+#      mode and options, members, carrier, VLANs, bridges, MTUs, addresses, routes, sysctls) and that
+#      the server answers {server}/healthz over the new network;
+#   5. on any failure roll back: delete every device the script created and put the provisioning
+#      address back on the boot NIC;
+#   6. POST the report to {server}/boot/{mac}/report, then stay up and poll the config: a new
+#      generation is applied from scratch; an unreachable server leaves the network as it is.
+# Every line it prints starts with "tabula:". All state lives in /run/tabula (tmpfs).
+
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+umask 022
+RUN=/run/tabula
+TAB=$(printf '\t')
+IPR=/sbin/ip # iproute2, always by absolute path: busybox's `ip` applet silently ignores bond options
+
+# ------------------------------------------------------------------ helpers
+
+uptime_s() { read -r _u _ < /proc/uptime && echo "${_u%.*}"; }
+uptime_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
+log() {
+  read -r _u _ < /proc/uptime 2>/dev/null || _u=?
+  echo "tabula: [$_u] $*"
+}
+# A number, or the default when the value is empty or not a whole number.
+num() { case "$1" in '' | *[!0-9]*) echo "$2" ;; *) echo "$1" ;; esac; }
+json_str() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | tr -d '\000-\037' | cut -c1-1000; }
+# Milliseconds since a mark taken with uptime_ms.
+since() { echo $(($(uptime_ms) - $1)); }
+
+halt_now() {
+  log "powering off"
+  sync
+  poweroff -f
+  sleep 5
+}
+
+# Ends the boot when nothing more can be done: powers off with tabula.once=1, else waits and reboots
+# (a reboot is a fresh PXE boot and a fresh boot token).
+give_up() {
+  log "FATAL: $*"
+  if [ "$ONCE" = 1 ]; then halt_now; fi
+  log "rebooting in $POLL s"
+  sleep "$POLL"
+  reboot -f
+}
+
+# ------------------------------------------------------------------ 1. filesystems, command line
+
+mount -t devtmpfs -o mode=0755 devtmpfs /dev 2>/dev/null
+[ -c /dev/console ] && exec < /dev/console > /dev/console 2>&1
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t tmpfs -o mode=0755,size=16m tmpfs /run
+mkdir -p "$RUN" /tmp
+T_START=$(uptime_ms)
+KVER=$(uname -r)
+hostname tabula 2>/dev/null
+log "Tabula boot image, kernel $KVER, /init started"
+
+BOOTIF='' SERVER='' TOKEN='' PIP='' PMASK='' PGW='' POLL='' ONCE='' SETTLE='' REACH='' DEBUG=''
+set -f
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in
+    BOOTIF=*) BOOTIF=${arg#*=} ;;
+    tabula.server=*) SERVER=${arg#*=} ;;
+    tabula.token=*) TOKEN=${arg#*=} ;;
+    tabula.ip=*) PIP=${arg#*=} ;;
+    tabula.mask=*) PMASK=${arg#*=} ;;
+    tabula.gw=*) PGW=${arg#*=} ;;
+    tabula.poll=*) POLL=${arg#*=} ;;
+    tabula.once=*) ONCE=${arg#*=} ;;
+    tabula.settle=*) SETTLE=${arg#*=} ;;
+    tabula.reach=*) REACH=${arg#*=} ;;
+    tabula.debug=*) DEBUG=${arg#*=} ;;
+  esac
+done
+set +f
+SERVER=${SERVER%/}
+POLL=$(num "$POLL" 30)
+[ "$POLL" -ge 1 ] || POLL=1
+SETTLE=$(num "$SETTLE" 15)
+REACH=$(num "$REACH" 60)
+# BOOTIF=01-52-54-00-00-01-01 (ARP hardware type 1, then the MAC): 52:54:00:00:01:01.
+BOOTMAC=''
+case "$BOOTIF" in
+  ??-??-??-??-??-??-??) BOOTMAC=$(echo "${BOOTIF#??-}" | tr 'A-F-' 'a-f:') ;;
+  ??:??:??:??:??:?? | ??-??-??-??-??-??) BOOTMAC=$(echo "$BOOTIF" | tr 'A-F-' 'a-f:') ;;
+esac
+log "server ${SERVER:-<none>}, boot MAC ${BOOTMAC:-<none>}, provisioning ${PIP:-dhcp}${PIP:+/$PMASK}${PGW:+ via $PGW}, poll ${POLL}s${ONCE:+, once}"
+
+# ------------------------------------------------------------------ modules and NICs
+
+load_modules() {
+  _ok=0 _bad=''
+  while read -r _m; do
+    [ -n "$_m" ] || continue
+    case "$_m" in
+      */bonding.ko) _args=max_bonds=0 ;; # else the module creates a bond0 of its own
+      *) _args='' ;;
+    esac
+    # shellcheck disable=SC2086
+    if insmod "/lib/modules/$KVER/$_m" $_args 2>/dev/null; then _ok=$((_ok + 1)); else _bad="$_bad ${_m##*/}"; fi
+  done < /etc/tabula/modules.order
+  log "loaded $_ok modules${_bad:+ (not loaded:$_bad)}"
+}
+
+# Physical NICs: entries of /sys/class/net with a device behind them (no lo, bonds, bridges, VLANs).
+phys_nics() {
+  for _d in /sys/class/net/*; do
+    [ -e "$_d/device" ] && echo "${_d##*/}"
+  done
+}
+
+nic_by_mac() {
+  for _n in $(phys_nics); do
+    [ "$(cat "/sys/class/net/$_n/address")" = "$1" ] && { echo "$_n"; return 0; }
+  done
+  return 1
+}
+
+# Waits until the NIC count has not changed for 1 s (and the boot NIC is there), at most SETTLE s.
+settle_nics() {
+  _deadline=$(($(uptime_s) + SETTLE))
+  _last=-1 _stable=0
+  while :; do
+    _n=$(phys_nics | wc -l)
+    if [ "$_n" = "$_last" ] && [ "$_n" -gt 0 ]; then _stable=$((_stable + 1)); else _stable=0; fi
+    _last=$_n
+    if [ "$_stable" -ge 4 ] && { [ -z "$BOOTMAC" ] || nic_by_mac "$BOOTMAC" > /dev/null; }; then break; fi
+    if [ "$(uptime_s)" -ge "$_deadline" ]; then
+      log "NICs still changing after ${SETTLE}s; going on with $_n"
+      break
+    fi
+    sleep 0.25
+  done
+}
+
+# The PCI address of a NIC: the nearest PCI device above it in sysfs (virtio NICs sit on virtioN).
+pci_of() {
+  _p=$(readlink -f "/sys/class/net/$1/device")
+  while [ -n "$_p" ] && [ "$_p" != /sys ] && [ "$_p" != / ]; do
+    case "${_p##*/}" in
+      *[0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f].[0-7]) echo "${_p##*/}"; return 0 ;;
+    esac
+    _p=${_p%/*}
+  done
+}
+
+inventory_json() {
+  printf '{"bootMac":"%s","nics":[' "$BOOTMAC"
+  _sep=''
+  for _n in $(phys_nics); do
+    _d=/sys/class/net/$_n
+    _drv=null
+    [ -e "$_d/device/driver" ] && _drv="\"$(json_str "$(basename "$(readlink "$_d/device/driver")")")\""
+    _speed=$(cat "$_d/speed" 2>/dev/null)
+    case "$_speed" in '' | *[!0-9]* | 0) _speed=null ;; esac
+    _carrier=false
+    [ "$(cat "$_d/carrier" 2>/dev/null)" = 1 ] && _carrier=true
+    _pci=$(pci_of "$_n")
+    if [ -n "$_pci" ]; then _pci="\"$_pci\""; else _pci=null; fi
+    printf '%s{"mac":"%s","name":"%s","driver":%s,"speed":%s,"carrier":%s,"pciAddress":%s}' \
+      "$_sep" "$(cat "$_d/address")" "$(json_str "$_n")" "$_drv" "$_speed" "$_carrier" "$_pci"
+    _sep=,
+  done
+  printf ']}\n'
+}
+
+# ------------------------------------------------------------------ provisioning network
+
+mask2prefix() {
+  case "$1" in
+    '') echo 24; return ;;
+    *.*.*.*) ;;
+    *) num "$1" 24; return ;;
+  esac
+  _bits=0
+  _oldifs=$IFS
+  IFS=.
+  # shellcheck disable=SC2086
+  set -- $1
+  IFS=$_oldifs
+  for _o in "$@"; do
+    case "$_o" in
+      255) _bits=$((_bits + 8)) ;; 254) _bits=$((_bits + 7)) ;; 252) _bits=$((_bits + 6)) ;;
+      248) _bits=$((_bits + 5)) ;; 240) _bits=$((_bits + 4)) ;; 224) _bits=$((_bits + 3)) ;;
+      192) _bits=$((_bits + 2)) ;; 128) _bits=$((_bits + 1)) ;;
+    esac
+  done
+  echo "$_bits"
+}
+
+# wait_carrier NIC QUARTERS: until NIC has carrier, at most QUARTERS/4 s (autonegotiation).
+wait_carrier() {
+  _i=0
+  while [ "$(cat "/sys/class/net/$1/carrier" 2>/dev/null)" != 1 ] && [ "$_i" -lt "$2" ]; do
+    sleep 0.25
+    _i=$((_i + 1))
+  done
+}
+
+# The boot NIC with its provisioning address: the lease iPXE got (tabula.ip/mask/gw), else DHCP.
+prov_up() {
+  $IPR link set dev "$BOOTNIC" up
+  wait_carrier "$BOOTNIC" 40
+  if [ -n "$PIP" ]; then
+    $IPR -4 addr replace "$PIP/$(mask2prefix "$PMASK")" dev "$BOOTNIC" || return 1
+    if [ -n "$PGW" ] && [ "$PGW" != 0.0.0.0 ]; then $IPR -4 route replace default via "$PGW" dev "$BOOTNIC"; fi
+    log "provisioning address $PIP/$(mask2prefix "$PMASK") on $BOOTNIC${PGW:+ via $PGW}"
+  else
+    log "DHCP on $BOOTNIC"
+    udhcpc -f -n -q -t 5 -T 2 -i "$BOOTNIC" -s /etc/udhcpc.script -x hostname:tabula 2>&1 | sed 's/^/tabula: udhcpc: /'
+    [ -s "$RUN/lease.$BOOTNIC" ] || { log "no DHCP lease on $BOOTNIC"; return 1; }
+  fi
+}
+
+# ------------------------------------------------------------------ HTTP (busybox wget)
+# Bounded by `timeout`, never by wget -T: Debian's busybox 1.35 wget segfaults on -T.
+
+# http_get PATH OUT: GET with the boot token; response headers land in OUT.headers.
+http_get() {
+  timeout 15 wget -S -q -O "$2" --header "X-Tabula-Token: $TOKEN" "$SERVER$1" 2> "$2.headers"
+}
+
+# http_post PATH FILE: POST a JSON file with the boot token; the answer lands in $RUN/response.
+http_post() {
+  timeout 15 wget -q -O "$RUN/response" --header "X-Tabula-Token: $TOKEN" \
+    --header 'Content-Type: application/json' --post-file "$2" "$SERVER$1" 2> "$RUN/wget.err" && return 0
+  log "POST $1 failed: $(wget_error "$RUN/wget.err")"
+  return 1
+}
+
+wget_error() { tr '\n' ' ' < "$1" | sed 's/ *$//' | cut -c1-300; }
+
+# retry SECONDS WHAT CMD...: runs CMD until it succeeds, 2 s apart, for at most SECONDS.
+retry() {
+  _limit=$(($(uptime_s) + $1))
+  _what=$2
+  shift 2
+  while :; do
+    "$@" && return 0
+    [ "$(uptime_s)" -ge "$_limit" ] && return 1
+    sleep 2
+  done
+}
+
+fetch_config() { # OUT
+  rm -f "$1" "$1.headers"
+  http_get "/boot/$MACPATH/config" "$1" && [ -s "$1" ]
+}
+
+header_of() { # FILE NAME
+  tr -d '\r' < "$1" | sed -n "s/^ *$2: *//Ip" | head -n1
+}
+
+generation_of() { # SCRIPT: from the header, else from the script's first comment lines
+  _g=$(header_of "$1.headers" X-Tabula-Generation)
+  [ -n "$_g" ] || _g=$(sed -n '1,10s/^#.*generation \([0-9][0-9]*\).*/\1/p' "$1" | head -n1)
+  num "$_g" 0
+}
+
+# ------------------------------------------------------------------ apply
+
+# What the script meant to build, from the recorded `ip` calls, one fact per line:
+#   create DEV | bond DEV MODE | bondopt DEV KEY VALUE | vlan DEV BASE ID | bridge DEV |
+#   bridgeopt DEV KEY VALUE | master DEV CONTROLLER | mtu DEV N | state DEV up|down | mac DEV MAC |
+#   addr DEV FAMILY ADDR/PREFIX | route FAMILY DEST VIA DEV
+intent_facts() {
+  awk '
+    function after(word,   k) { for (k = i; k <= NF; k++) if ($k == word) return $(k + 1); return "" }
+    {
+      fam = 4; i = 1
+      if ($1 == "-4") { i = 2 } else if ($1 == "-6") { fam = 6; i = 2 }
+      obj = $i; verb = $(i + 1)
+      if (obj == "link" && verb == "add") {
+        if ($(i + 2) == "link") {
+          name = after("name"); print "create", name
+          if (after("type") == "vlan") print "vlan", name, $(i + 3), after("id")
+        } else {
+          name = $(i + 2); type = after("type"); print "create", name
+          for (t = i; t <= NF; t++) if ($t == "type") break
+          if (type == "bond") {
+            print "bond", name, after("mode")
+            for (k = t + 2; k < NF; k += 2) if ($k != "mode") print "bondopt", name, $k, $(k + 1)
+          } else if (type == "bridge") {
+            print "bridge", name
+            for (k = t + 2; k < NF; k += 2) print "bridgeopt", name, $k, $(k + 1)
+          }
+        }
+      } else if (obj == "link" && verb == "set") {
+        dev = after("dev")
+        for (k = i + 2; k <= NF; k++) {
+          if ($k == "master") print "master", dev, $(k + 1)
+          else if ($k == "mtu") mtu[dev] = $(k + 1)
+          else if ($k == "up" || $k == "down") state[dev] = $k
+          else if ($k == "address") mac[dev] = $(k + 1)
+        }
+      } else if (obj == "addr" && verb == "add") {
+        print "addr", after("dev"), fam, $(i + 2)
+      } else if (obj == "route" && (verb == "add" || verb == "replace")) {
+        f = ($(i + 2) ~ /:/) ? 6 : fam
+        print "route", f, $(i + 2), after("via"), after("dev")
+      }
+    }
+    END {
+      for (d in mtu) print "mtu", d, mtu[d]
+      for (d in state) print "state", d, state[d]
+      for (d in mac) print "mac", d, mac[d]
+    }
+  ' "$RUN/intent.log"
+}
+
+# apply SCRIPT: runs it from a bare network; sets APPLY_RC.
+apply_script() {
+  : > "$RUN/intent.log"
+  : > "$RUN/custom.log"
+  : > "$RUN/dhcp.ifaces"
+  : > "$RUN/dhcp.pids"
+  mkdir -p "$RUN/hooks"
+  $IPR -4 addr flush dev "$BOOTNIC"
+  $IPR -4 route flush proto boot 2>/dev/null
+  _x=''
+  [ "$DEBUG" = 1 ] && _x=x
+  TABULA_IP=/lib/tabula/ip-record TABULA_INTENT="$RUN/intent.log" TABULA_RUN="$RUN" TABULA_HOOKS="$RUN/hooks" \
+    TABULA_UDHCPC_SCRIPT=/etc/udhcpc.script \
+    sh -e$_x -c '. /lib/tabula/apply-env.sh; . "$1"' tabula-apply "$1" > "$RUN/apply.log" 2>&1
+  APPLY_RC=$?
+  sed 's/^/tabula: apply: /' "$RUN/apply.log"
+  intent_facts > "$RUN/facts"
+}
+
+# ------------------------------------------------------------------ verify
+
+CHECKS=$RUN/checks
+FAILED=0
+
+check() { # NAME true|false DETAIL
+  printf '%s\t%s\t%s\n' "$1" "$2" "$(printf '%s' "$3" | tr '\t\n' '  ')" >> "$CHECKS"
+  if [ "$2" = true ]; then
+    log "check $1: ok${3:+ ($3)}"
+  else
+    FAILED=$((FAILED + 1))
+    log "check $1: FAILED${3:+ ($3)}"
+  fi
+}
+
+is() { [ "$1" = "$2" ] && echo true || echo false; }
+facts() { awk -v k="$1" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "$RUN/facts"; }
+first_word() { cat "$1" 2>/dev/null | awk '{ print $1; exit }'; }
+words_sorted() { tr ' ,' '\n\n' | sed '/^$/d' | sort | tr '\n' ' ' | sed 's/ $//'; }
+
+verify_bonds() {
+  facts bond | while read -r _b _mode; do
+    _s=/sys/class/net/$_b/bonding
+    if [ ! -d "$_s" ]; then
+      check "bond:$_b" false "no bond $_b in the kernel"
+      continue
+    fi
+    _have=$(cat "$_s/mode")
+    check "bond:$_b:mode" "$( [ "${_have% *}" = "$_mode" ] || [ "${_have#* }" = "$_mode" ] && echo true || echo false)" "$_have (planned $_mode)"
+    facts bondopt | awk -v b="$_b" '$1 == b { $1 = ""; sub(/^ /, ""); print }' | while read -r _k _v; do
+      _cur=$(cat "$_s/$_k" 2>/dev/null)
+      case "$_k" in
+        arp_ip_target) _ok=$(is "$(echo "$_cur" | words_sorted)" "$(echo "$_v" | words_sorted)") ;;
+        *) _ok=false
+           { [ "${_cur%% *}" = "$_v" ] || [ "${_cur##* }" = "$_v" ]; } && _ok=true ;;
+      esac
+      check "bond:$_b:$_k" "$_ok" "${_cur:-<unset>} (planned $_v)"
+    done
+    _want=$(facts master | awk -v b="$_b" '$2 == b { print $1 }' | words_sorted)
+    _got=$(words_sorted < "$_s/slaves")
+    check "bond:$_b:ports" "$(is "$_got" "$_want")" "${_got:-none} (planned ${_want:-none})"
+    # At least one member with carrier; links take a moment after the script brought them up.
+    _deadline=$(($(uptime_s) + 10))
+    while :; do
+      _up=''
+      for _p in $(cat "$_s/slaves"); do
+        [ "$(cat "/sys/class/net/$_p/carrier" 2>/dev/null)" = 1 ] && _up="$_up $_p"
+      done
+      [ -n "$_up" ] || [ "$(uptime_s)" -ge "$_deadline" ] && break
+      sleep 0.25
+    done
+    _active=$(cat "$_s/active_slave" 2>/dev/null)
+    _mii=$(sed -n '1,/^$/s/^MII Status: //p' "/proc/net/bonding/$_b" 2>/dev/null | head -n1)
+    check "bond:$_b:carrier" "$( [ -n "$_up" ] && echo true || echo false)" \
+      "members with carrier:${_up:- none}${_active:+; active $_active}${_mii:+; bond MII $_mii}"
+  done
+}
+
+verify_vlans() {
+  facts vlan | while read -r _v _base _id; do
+    _line=$(awk -F'|' -v v="$_v" '{ gsub(/ /, "") } $1 == v { print $2, $3 }' /proc/net/vlan/config 2>/dev/null)
+    _gid=${_line% *} _gbase=${_line#* }
+    if [ -z "$_line" ]; then
+      check "vlan:$_v" false "no VLAN device $_v (planned id $_id on $_base)"
+    else
+      check "vlan:$_v" "$( [ "$_gid" = "$_id" ] && [ "$_gbase" = "$_base" ] && echo true || echo false)" "id $_gid on $_gbase (planned id $_id on $_base)"
+    fi
+  done
+}
+
+verify_bridges() {
+  facts bridge | while read -r _br; do
+    _s=/sys/class/net/$_br
+    if [ ! -d "$_s/bridge" ]; then
+      check "bridge:$_br" false "no bridge $_br in the kernel"
+      continue
+    fi
+    _want=$(facts master | awk -v b="$_br" '$2 == b { print $1 }' | words_sorted)
+    _got=$(ls "$_s/brif" 2>/dev/null | words_sorted)
+    _ok=$(is "$_got" "$_want")
+    _detail="ports ${_got:-none} (planned ${_want:-none})"
+    for _kv in $(facts bridgeopt | awk -v b="$_br" '$1 == b { print $2 "=" $3 }'); do
+      _k=${_kv%%=*} _v=${_kv#*=}
+      _cur=$(cat "$_s/bridge/$_k" 2>/dev/null)
+      [ "$_cur" = "$_v" ] || _ok=false
+      _detail="$_detail, $_k $_cur (planned $_v)"
+    done
+    check "bridge:$_br" "$_ok" "$_detail"
+  done
+}
+
+verify_links() {
+  facts mtu | while read -r _d _m; do
+    _cur=$(cat "/sys/class/net/$_d/mtu" 2>/dev/null)
+    check "mtu:$_d" "$(is "$_cur" "$_m")" "${_cur:-no device} (planned $_m)"
+  done
+  facts state | while read -r _d _st; do
+    [ "$_st" = up ] || continue
+    _flags=$(cat "/sys/class/net/$_d/flags" 2>/dev/null)
+    _ok=false
+    [ -n "$_flags" ] && [ $((_flags & 1)) = 1 ] && _ok=true
+    check "up:$_d" "$_ok" "operstate $(cat "/sys/class/net/$_d/operstate" 2>/dev/null || echo missing)"
+  done
+  facts mac | while read -r _d _mac; do
+    _cur=$(cat "/sys/class/net/$_d/address" 2>/dev/null)
+    check "mac:$_d" "$(is "$_cur" "$(echo "$_mac" | tr A-F a-f)")" "${_cur:-no device} (planned $_mac)"
+  done
+}
+
+verify_addresses() {
+  facts addr | while read -r _d _fam _a; do
+    if $IPR -o "-$_fam" addr show dev "$_d" 2>/dev/null | awk -v a="$_a" '$4 == a { f = 1 } END { exit !f }'; then
+      check "addr:$_d:$_a" true "on $_d"
+    else
+      check "addr:$_d:$_a" false "not on $_d"
+    fi
+  done
+  facts route | while read -r _fam _dst _via _d; do
+    _got=$($IPR "-$_fam" route show "$_dst" 2>/dev/null | head -n1 | sed 's/ *$//')
+    if echo "$_got" | awk -v via="$_via" -v dev="$_d" '
+      { for (k = 1; k < NF; k++) { if ($k == "via" && $(k + 1) == via) v = 1; if ($k == "dev" && $(k + 1) == dev) d = 1 } }
+      END { exit !(v && d) }'; then
+      check "route:$_dst" true "$_got"
+    else
+      check "route:$_dst" false "${_got:-missing} (planned via $_via dev $_d)"
+    fi
+  done
+  for _d in $(cat "$RUN/dhcp.ifaces" 2>/dev/null); do
+    check "dhcp:$_d" true "$(grep -v '=$' "$RUN/lease.$_d" 2>/dev/null | tr '\n' ' ' | sed 's/ *$//')"
+  done
+}
+
+verify_custom() {
+  while IFS="$TAB" read -r _kind _k _a _b; do
+    case "$_kind" in
+      sysctl)
+        _cur=$(tr '\t' ' ' < "/proc/sys/$(printf '%s' "$_k" | tr . /)" 2>/dev/null)
+        check "sysctl:$_k" "$(is "$_cur" "$_b")" "$_cur (planned $_b)"
+        ;;
+      skipped) check "custom:$_k" true "not applied: no tool for it in the image${_a:+ ($_a)}" ;;
+    esac
+  done < "$RUN/custom.log"
+}
+
+# Stateless: the image never touches a disk. Reported, never a reason to roll back.
+verify_stateless() {
+  _blk=$(ls /sys/class/block 2>/dev/null | tr '\n' ' ' | sed 's/ $//')
+  check block-devices true "${_blk:-none}"
+}
+
+# The engine over the new network: {server}/healthz, retried for REACH seconds.
+verify_server() {
+  _t0=$(uptime_ms)
+  _deadline=$(($(uptime_s) + REACH))
+  while :; do
+    if timeout 4 wget -q -O /dev/null "$SERVER/healthz" 2> "$RUN/healthz.err"; then
+      check server true "$SERVER/healthz answered after $(since "$_t0") ms"
+      return
+    fi
+    [ "$(uptime_s)" -ge "$_deadline" ] && break
+    sleep 1
+  done
+  check server false "$SERVER/healthz unreachable for ${REACH}s: $(wget_error "$RUN/healthz.err")"
+}
+
+verify() {
+  : > "$CHECKS"
+  FAILED=0
+  if [ "$APPLY_RC" = 0 ]; then
+    check apply true "$(grep -c '^tabula-step ' "$RUN/apply.log") steps"
+  else
+    check apply false "exit $APPLY_RC after: $(grep -v '^tabula-step done' "$RUN/apply.log" | tail -n 3 | tr '\n' ' ')"
+  fi
+  if [ "$APPLY_RC" = 0 ]; then
+    verify_bonds
+    verify_vlans
+    verify_bridges
+    verify_links
+    verify_addresses
+    verify_custom
+  fi
+  verify_stateless
+  [ "$APPLY_RC" = 0 ] && verify_server
+  # The checks ran in pipelines (subshells): count the failures from the file.
+  FAILED=$(awk -F"$TAB" '$2 != "true"' "$CHECKS" | wc -l)
+}
+
+# ------------------------------------------------------------------ teardown and rollback
+
+# Back to a bare network: every device the last script created, its DHCP clients, routes, sysctls,
+# the NICs' addresses, masters, MTUs and MACs as they were at boot.
+teardown() {
+  for _pid in $(cat "$RUN/dhcp.pids" 2>/dev/null); do kill "$_pid" 2>/dev/null; done
+  : > "$RUN/dhcp.pids"
+  if [ -s "$RUN/facts" ]; then
+    for _d in $(facts create | sed -n '1!G;h;$p'); do
+      $IPR link del dev "$_d" 2>/dev/null && log "deleted $_d"
+    done
+  fi
+  if [ -s "$RUN/custom.log" ]; then
+    sed -n '1!G;h;$p' "$RUN/custom.log" | while IFS="$TAB" read -r _kind _k _old _new; do
+      [ "$_kind" = sysctl ] && printf '%s' "$_old" > "/proc/sys/$(printf '%s' "$_k" | tr . /)" 2>/dev/null
+    done
+    : > "$RUN/custom.log"
+  fi
+  while read -r _n _mtu _mac; do
+    [ -e "/sys/class/net/$_n" ] || continue
+    $IPR link set dev "$_n" nomaster 2>/dev/null
+    $IPR addr flush dev "$_n" scope global 2>/dev/null
+    [ "$(cat "/sys/class/net/$_n/mtu")" = "$_mtu" ] || $IPR link set dev "$_n" mtu "$_mtu"
+    [ "$(cat "/sys/class/net/$_n/address")" = "$_mac" ] || $IPR link set dev "$_n" address "$_mac"
+    $IPR link set dev "$_n" up
+  done < "$RUN/nics.boot"
+  $IPR -4 route flush proto boot 2>/dev/null
+  $IPR -6 route flush proto boot 2>/dev/null
+  rm -f "$RUN/facts"
+}
+
+rollback() {
+  log "ROLLBACK: $FAILED check(s) failed; back to the provisioning address on $BOOTNIC"
+  teardown
+  prov_up || log "could not restore the provisioning address on $BOOTNIC"
+}
+
+# ------------------------------------------------------------------ report
+
+report_json() { # GENERATION VERIFIED ROLLEDBACK
+  awk -F"$TAB" -v gen="$1" -v verified="$2" -v rolled="$3" -v durations="$RUN/durations" '
+    function esc(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); gsub(/[\001-\037]/, " ", s); return s }
+    BEGIN { printf "{\"generation\":%d,\"verified\":%s", gen, verified; if (rolled == "true") printf ",\"rolledBack\":true"; printf ",\"checks\":[" }
+    {
+      printf "%s{\"name\":\"%s\",\"ok\":%s", (NR > 1 ? "," : ""), esc(substr($1, 1, 128)), ($2 == "true" ? "true" : "false")
+      if ($3 != "") printf ",\"detail\":\"%s\"", esc(substr($3, 1, 1000))
+      printf "}"
+    }
+    END {
+      printf "],\"durationsMs\":{"
+      n = 0
+      while ((getline line < durations) > 0) { split(line, kv, " "); printf "%s\"%s\":%d", (n++ ? "," : ""), kv[1], kv[2] }
+      printf "}}\n"
+    }
+  ' "$CHECKS"
+}
+
+duration() { echo "$1 $2" >> "$RUN/durations"; }
+
+post_report() { # GENERATION VERIFIED ROLLEDBACK
+  duration uptime "$(uptime_ms)"
+  report_json "$@" > "$RUN/report.json"
+  if retry 60 report http_post "/boot/$MACPATH/report" "$RUN/report.json"; then
+    log "report posted: generation $1, verified $2${3:+, rolled back $3}"
+  else
+    log "report not accepted: $(wget_error "$RUN/wget.err")"
+  fi
+}
+
+# ------------------------------------------------------------------ one apply cycle
+
+APPLIED_GEN=''
+
+# cycle SCRIPT: apply, verify, roll back if needed, report.
+cycle() {
+  _gen=$(generation_of "$1")
+  _fallback=$(header_of "$1.headers" X-Tabula-Fallback)
+  log "applying generation $_gen${_fallback:+ (fallback plan: $_fallback)}"
+  [ -s "$RUN/facts" ] && teardown
+  cp "$1" "$RUN/config.sh"
+  _t=$(uptime_ms)
+  apply_script "$RUN/config.sh"
+  duration apply "$(since "$_t")"
+  _t=$(uptime_ms)
+  verify
+  duration verify "$(since "$_t")"
+  APPLIED_GEN=$_gen
+  if [ "$FAILED" -gt 0 ]; then
+    _t=$(uptime_ms)
+    rollback
+    duration rollback "$(since "$_t")"
+    post_report "$_gen" false true
+  else
+    log "generation $_gen verified"
+    post_report "$_gen" true ''
+  fi
+}
+
+# ------------------------------------------------------------------ main
+
+[ -n "$SERVER" ] || give_up "no tabula.server= on the kernel command line"
+: > "$RUN/durations"
+duration kernel "$T_START"
+
+_t=$(uptime_ms)
+load_modules
+duration modules "$(since "$_t")"
+
+_t=$(uptime_ms)
+settle_nics
+# Every NIC up (carrier and speed are only known then), and their boot state kept for teardown.
+: > "$RUN/nics.boot"
+for n in $(phys_nics); do
+  echo "$n $(cat "/sys/class/net/$n/mtu") $(cat "/sys/class/net/$n/address")" >> "$RUN/nics.boot"
+  $IPR link set dev "$n" up 2>/dev/null
+done
+BOOTNIC=''
+[ -n "$BOOTMAC" ] && BOOTNIC=$(nic_by_mac "$BOOTMAC")
+if [ -z "$BOOTNIC" ]; then
+  [ -n "$BOOTMAC" ] && log "no NIC has the boot MAC $BOOTMAC"
+  BOOTNIC=$(phys_nics | head -n1)
+  [ -n "$BOOTNIC" ] || give_up "no network interface found"
+  BOOTMAC=$(cat "/sys/class/net/$BOOTNIC/address")
+fi
+MACPATH=$(echo "$BOOTMAC" | tr : -)
+wait_carrier "$BOOTNIC" 40
+duration nics "$(since "$_t")"
+log "NICs: $(phys_nics | tr '\n' ' ')(boot NIC $BOOTNIC $BOOTMAC)"
+
+_t=$(uptime_ms)
+retry 60 network prov_up || give_up "the boot NIC $BOOTNIC got no provisioning address"
+inventory_json > "$RUN/inventory.json"
+if retry 60 inventory http_post "/boot/$MACPATH/inventory" "$RUN/inventory.json"; then
+  log "inventory posted ($(phys_nics | wc -l) NICs)"
+else
+  log "inventory not accepted: $(wget_error "$RUN/wget.err")"
+fi
+duration inventory "$(since "$_t")"
+
+_t=$(uptime_ms)
+if retry 60 config fetch_config "$RUN/config.new"; then
+  duration config "$(since "$_t")"
+  cycle "$RUN/config.new"
+else
+  log "no apply script from the server: $(wget_error "$RUN/config.new.headers")"
+  [ "$ONCE" = 1 ] && give_up "no configuration"
+fi
+
+[ "$ONCE" = 1 ] && halt_now
+
+log "up; polling $SERVER/boot/$MACPATH/config every ${POLL}s"
+UNREACHABLE=0
+while :; do
+  sleep "$POLL"
+  if fetch_config "$RUN/config.poll"; then
+    [ "$UNREACHABLE" = 1 ] && log "server reachable again"
+    UNREACHABLE=0
+    _g=$(generation_of "$RUN/config.poll")
+    if [ "$_g" != "$APPLIED_GEN" ]; then
+      log "generation ${APPLIED_GEN:-none} -> $_g: applying from scratch"
+      : > "$RUN/durations"
+      cycle "$RUN/config.poll"
+    fi
+  else
+    [ "$UNREACHABLE" = 0 ] && log "server unreachable ($(wget_error "$RUN/config.poll.headers")): keeping the network of generation ${APPLIED_GEN:-none}"
+    UNREACHABLE=1
+  fi
+done

@@ -1,0 +1,206 @@
+// Boots the stateless image (pxe/build) directly in QEMU (-kernel/-initrd, TCG, no disk) inside a
+// network namespace (harness.ts) against a stand-in server that hands out an apply script rendered by
+// Tabula's real renderApplyScript(planHost(config)), and checks what the blade reports:
+//   1. active-backup bond (eth0+eth1, miimon 100), VLAN 100 on it, bridge "mgmt" with MTU 9000 and the
+//      management address, the server reached over VLAN 100: verified, exactly as planned, no disks;
+//   2. the same plan while the "switch" does not carry VLAN 100: verification fails on the server
+//      check, the blade rolls back to its provisioning address and reports the failure from there;
+//   3. a script that fails half-way (a bond member the kernel does not have): everything it built is
+//      deleted and the failure reported from the provisioning address;
+//   4. without an iPXE lease the blade gets its provisioning address by DHCP, and a plan with DHCP
+//      on the management NIC is applied and verified with a lease;
+//   5. a blade left running (no tabula.once) applies a new generation from scratch when the server
+//      hands one out, and keeps its network while the server is down.
+// Needs root, qemu-system-x86 and python3; skipped with the reason otherwise. Artefacts of every run
+// (serial console, server log, apply script, inventory, reports) stay in node_modules/.cache/tabula-image.
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { inventoryReportSchema } from '../../src/api/schemas.js';
+import { bootReportSchema } from '../../src/boot/http/router.js';
+import type { HostConfig } from '../../src/domain/model.js';
+import { planHost } from '../../src/domain/plan.js';
+import { renderApplyScript } from '../../src/templates/apply.js';
+import { attachOnBond, attachOnNic, bond, hostConfig, network, nic } from '../support/builders.js';
+import { BladeRun, type Report, VLAN_SERVER_IP, buildImage, imageUnavailable, mac } from './harness.js';
+
+const skip = imageUnavailable();
+const d = skip ? describe.skip : describe;
+if (skip) console.warn(`test/image/direct-boot.test.ts skipped: ${skip}`);
+
+const BOOT_TIMEOUT_MS = 120_000;
+const BLADE_IP = '10.100.0.11';
+
+/** The seed's blade: active-backup bond of eth0+eth1 (miimon 100), management on VLAN 100, bridged, MTU 9000. */
+function bladeConfig(opts: { generation?: number; miimon?: number } = {}): HostConfig {
+  const mgmt = network('mgmt', { role: 'management', vlan: 100, bridged: true, mtu: 9000, required: true });
+  const cfg = hostConfig({ name: 'blade1', networks: [mgmt], custom: { 'sysctl/net.ipv4.conf.all.arp_announce': '2' } });
+  cfg.host.generation = opts.generation ?? 1;
+  cfg.bonds = [bond(1, 'bond0', 'active-backup', [mac(1), mac(2)], { miimon: opts.miimon ?? 100, primary: 'eth0' })];
+  cfg.attachments = [attachOnBond(mgmt, 1, { method: 'static', address: BLADE_IP, prefix: 24, gateway: VLAN_SERVER_IP })];
+  return cfg;
+}
+
+function check(report: Report, name: string): { name: string; ok: boolean; detail?: string } {
+  const c = report.checks.find((x) => x.name === name);
+  if (!c) throw new Error(`no check '${name}' in the report: ${report.checks.map((x) => x.name).join(', ')}`);
+  return c;
+}
+
+/** Attaches the run's folder to any assertion failure. */
+async function explained<T>(run: BladeRun, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const err = e as Error;
+    err.message = `${err.message}\n/init said:\n${run.tail()}\n${run.where()}`;
+    throw err;
+  }
+}
+
+d('stateless boot image, direct QEMU boot', () => {
+  let run: BladeRun | null = null;
+
+  beforeAll(() => {
+    const out = buildImage();
+    if (process.env['TABULA_IMAGE_VERBOSE']) console.log(out);
+  }, 900_000);
+
+  afterEach(async () => {
+    await run?.close();
+    run = null;
+  });
+
+  it('applies bond + VLAN 100 + bridge MTU 9000, verifies it and reports over the new network', async () => {
+    run = new BladeRun({ label: 'verified', script: renderApplyScript(planHost(bladeConfig())), vlanPort: true, kernelArgs: 'tabula.once=1 tabula.reach=20' });
+    const r = run;
+    await r.start();
+    const report = await r.waitForReport(1, BOOT_TIMEOUT_MS);
+    await r.waitForExit(30_000);
+    console.log(`verified boot: QEMU start -> report ${r.secondsToReport(1)} s (${r.dir})`);
+    await explained(r, () => {
+      expect(bootReportSchema.safeParse(report).success).toBe(true);
+      const failed = report.checks.filter((c) => !c.ok);
+      expect(failed).toEqual([]);
+      expect(report).toMatchObject({ generation: 1, verified: true });
+      expect(report.rolledBack).toBeUndefined();
+      expect(check(report, 'bond:bond0:mode').detail).toMatch(/^active-backup 1 \(planned active-backup\)$/);
+      expect(check(report, 'bond:bond0:miimon').detail).toBe('100 (planned 100)');
+      expect(check(report, 'bond:bond0:primary').detail).toBe('eth0 (planned eth0)');
+      expect(check(report, 'bond:bond0:ports').detail).toBe('eth0 eth1 (planned eth0 eth1)');
+      expect(check(report, 'bond:bond0:carrier').detail).toMatch(/^members with carrier: eth0 eth1; active eth0/);
+      expect(check(report, 'vlan:bond0.100').detail).toBe('id 100 on bond0 (planned id 100 on bond0)');
+      expect(check(report, 'bridge:mgmt').detail).toMatch(/^ports bond0\.100 \(planned bond0\.100\), stp_state 0 \(planned 0\)/);
+      for (const dev of ['bond0', 'bond0.100', 'mgmt']) expect(check(report, `mtu:${dev}`).detail).toBe('9000 (planned 9000)');
+      expect(check(report, `addr:mgmt:${BLADE_IP}/24`).ok).toBe(true);
+      expect(check(report, 'route:0.0.0.0/0').detail).toContain(`via ${VLAN_SERVER_IP} dev mgmt`);
+      expect(check(report, 'sysctl:net.ipv4.conf.all.arp_announce').detail).toBe('2 (planned 2)');
+      expect(check(report, 'server').ok).toBe(true);
+      expect(check(report, 'block-devices').detail).toBe('none');
+      for (const k of ['kernel', 'modules', 'nics', 'inventory', 'config', 'apply', 'verify', 'uptime']) expect(report.durationsMs?.[k]).toBeTypeOf('number');
+
+      // The inventory: three virtio NICs, named as the kernel named them, with PCI addresses.
+      const inv = inventoryReportSchema.parse(r.inventory());
+      expect(inv.bootMac).toBe(mac(1));
+      expect(inv.nics.map((n) => [n.name, n.mac, n.driver, n.carrier])).toEqual([
+        ['eth0', mac(1), 'virtio_net', true],
+        ['eth1', mac(2), 'virtio_net', true],
+        ['eth2', mac(3), 'virtio_net', true],
+      ]);
+      for (const n of inv.nics) expect(n.pciAddress).toMatch(/^0000:00:[0-9a-f]{2}\.0$/);
+
+      // Inventory and config came over the provisioning address; the report over VLAN 100.
+      const log = r.serverLog();
+      expect(log.find((l) => l.path?.endsWith('/inventory'))?.remote).toBe(r.provisioningIp);
+      expect(log.find((l) => l.path?.endsWith('/report'))?.remote).toBe(BLADE_IP);
+      expect(r.serial()).not.toMatch(/Kernel panic|Attempted to kill init/);
+    });
+  }, 180_000);
+
+  it('rolls back to the provisioning address and reports the failure when the switch lacks VLAN 100', async () => {
+    run = new BladeRun({ label: 'rollback', script: renderApplyScript(planHost(bladeConfig())), vlanPort: false, kernelArgs: 'tabula.once=1 tabula.reach=8' });
+    const r = run;
+    await r.start();
+    const report = await r.waitForReport(1, BOOT_TIMEOUT_MS);
+    await r.waitForExit(30_000);
+    console.log(`rollback boot: QEMU start -> report ${r.secondsToReport(1)} s (${r.dir})`);
+    await explained(r, () => {
+      expect(bootReportSchema.safeParse(report).success).toBe(true);
+      expect(report).toMatchObject({ generation: 1, verified: false, rolledBack: true });
+      // The configuration itself was right; only the engine was out of reach over it.
+      expect(report.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['server']);
+      expect(check(report, 'server').detail).toMatch(/healthz unreachable for 8s/);
+      expect(check(report, 'bond:bond0:mode').ok).toBe(true);
+      expect(check(report, 'vlan:bond0.100').ok).toBe(true);
+      expect(report.durationsMs?.['rollback']).toBeTypeOf('number');
+      // The report itself arrived from the restored provisioning address: the rollback worked.
+      expect(r.serverLog().find((l) => l.path?.endsWith('/report'))?.remote).toBe(r.provisioningIp);
+      expect(r.serial()).toMatch(/tabula: .*ROLLBACK/);
+      expect(r.serial()).toMatch(/tabula: .*deleted mgmt/);
+    });
+  }, 180_000);
+
+  it('stays up: applies a new generation from scratch and keeps its network while the server is away', async () => {
+    run = new BladeRun({ label: 'regenerate', script: renderApplyScript(planHost(bladeConfig())), vlanPort: true, kernelArgs: 'tabula.poll=2 tabula.reach=20' });
+    const r = run;
+    await r.start();
+    const first = await r.waitForReport(1, BOOT_TIMEOUT_MS);
+    await explained(r, () => expect(first).toMatchObject({ generation: 1, verified: true }));
+
+    r.setScript(renderApplyScript(planHost(bladeConfig({ generation: 2, miimon: 200 }))));
+    const second = await r.waitForReport(2, 60_000);
+    await explained(r, () => {
+      expect(second).toMatchObject({ generation: 2, verified: true });
+      expect(check(second, 'bond:bond0:miimon').detail).toBe('200 (planned 200)');
+      expect(r.serial()).toMatch(/tabula: .*generation 1 -> 2: applying from scratch/);
+    });
+
+    // Server gone: the blade keeps generation 2's network (it still answers on VLAN 100).
+    await r.server?.stop('SIGTERM', 3000);
+    await new Promise((res) => setTimeout(res, 6000));
+    const ping = await r.exec('busybox', ['ping', '-c', '3', '-W', '2', BLADE_IP]);
+    await explained(r, () => {
+      expect(ping.code, ping.stdout + ping.stderr).toBe(0);
+      expect(r.serial()).toMatch(/tabula: .*server unreachable .*keeping the network of generation 2/);
+      expect(r.qemu?.exit).toBeNull();
+    });
+  }, 240_000);
+
+  it('falls back to DHCP without an iPXE lease and applies a plan with DHCP on the management NIC', async () => {
+    const mgmt = network('mgmt', { role: 'management', required: true });
+    const cfg = hostConfig({ name: 'blade1', networks: [mgmt] });
+    cfg.attachments = [attachOnNic(mgmt, mac(1), { method: 'dhcp' })];
+    run = new BladeRun({ label: 'dhcp', script: renderApplyScript(planHost(cfg)), vlanPort: false, provisioningIp: null, dhcpServer: true, kernelArgs: 'tabula.once=1 tabula.reach=20' });
+    const r = run;
+    await r.start();
+    const report = await r.waitForReport(1, BOOT_TIMEOUT_MS);
+    await r.waitForExit(30_000);
+    console.log(`dhcp boot: QEMU start -> report ${r.secondsToReport(1)} s (${r.dir})`);
+    await explained(r, () => {
+      expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+      expect(report).toMatchObject({ generation: 1, verified: true });
+      expect(check(report, 'dhcp:eth0').detail).toMatch(/^ip=10\.77\.0\.1\d\d mask=24$/);
+      expect(check(report, 'server').ok).toBe(true);
+      expect(r.serial()).toMatch(/tabula: .*DHCP on eth0/);
+      const log = r.serverLog();
+      expect(log.find((l) => l.path?.endsWith('/inventory'))?.remote).toMatch(/^10\.77\.0\.1\d\d$/);
+      expect(log.find((l) => l.path?.endsWith('/report'))?.remote).toMatch(/^10\.77\.0\.1\d\d$/);
+    });
+  }, 180_000);
+
+  it('deletes what a failing script built and reports the failed step', async () => {
+    // The engine believes the second NIC is called eth9: the script stops when it enslaves it.
+    const cfg = bladeConfig();
+    cfg.nics = [nic(1), nic(2, { name: 'eth9' }), nic(3)];
+    run = new BladeRun({ label: 'apply-fails', script: renderApplyScript(planHost(cfg)), vlanPort: true, kernelArgs: 'tabula.once=1' });
+    const r = run;
+    await r.start();
+    const report = await r.waitForReport(1, BOOT_TIMEOUT_MS);
+    await r.waitForExit(30_000);
+    await explained(r, () => {
+      expect(report).toMatchObject({ generation: 1, verified: false, rolledBack: true });
+      expect(report.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['apply']);
+      expect(check(report, 'apply').detail).toMatch(/eth9/);
+      expect(r.serial()).toMatch(/tabula: .*deleted bond0/);
+      expect(r.serverLog().find((l) => l.path?.endsWith('/report'))?.remote).toBe(r.provisioningIp);
+    });
+  }, 180_000);
+});
