@@ -318,3 +318,28 @@ describe('engine-level rules: each triggers and passes at its edge', () => {
     expect(v.inSync).toBe(false);
   });
 });
+
+describe('recordApplied (the generation a blade verified)', () => {
+  it('records the current generation once, refuses a future one and a non-integer, keeps an older one', () => {
+    const { engine } = opened;
+    const { host } = engine.reportInventory(null, report([1, 2]));
+    expect(host.generation).toBeGreaterThan(0);
+    const done = engine.recordApplied(host.id, host.generation);
+    expect(done.appliedGeneration).toBe(host.generation);
+    expect(done.inSync).toBe(true);
+    // the same generation again changes nothing
+    const before = opened.repo.dumpTables();
+    engine.recordApplied(host.id, host.generation);
+    expect(opened.repo.dumpTables()).toEqual(before);
+    // edge: the current generation + 1 is unknown to the engine
+    rejects(() => engine.recordApplied(host.id, host.generation + 1), 'GENERATION_UNKNOWN');
+    rejects(() => engine.recordApplied(host.id, -1), 'GENERATION_INVALID');
+    rejects(() => engine.recordApplied(host.id, 1.5), 'GENERATION_INVALID');
+    // an older generation is what the blade runs: recorded, and the host is then behind
+    if (host.generation > 0) {
+      const older = engine.recordApplied(host.id, host.generation - 1);
+      expect(older.appliedGeneration).toBe(host.generation - 1);
+      expect(older.inSync).toBe(false);
+    }
+  });
+});
