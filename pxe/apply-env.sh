@@ -3,7 +3,8 @@
 # /init needs to observe the result:
 #   tabula_dhcp IFACE                     DHCPv4 on IFACE; the lease keeps being renewed in the background
 #   tabula_custom SCOPE IFACE KEY VALUE   custom properties: sysctl/<key> is applied (old value kept for
-#                                         the rollback), anything else is recorded as not applied
+#                                         the rollback), tabula.peer-ping lists addresses /init pings
+#                                         after the apply, anything else is recorded as not applied
 # Everything they do is recorded under $TABULA_RUN (/run/tabula, tmpfs): dhcp.pids, dhcp.ifaces,
 # lease.<iface> (written by the udhcpc hook), custom.log.
 TABULA_RUN=${TABULA_RUN:-/run/tabula}
@@ -44,6 +45,17 @@ tabula_custom() {
       printf '%s' "$_val" > "$_f" || return 1
       # Tab-separated: key, old value, new value (values may hold spaces).
       printf 'sysctl\t%s\t%s\t%s\n' "$_k" "$_old" "$_val" >> "$TABULA_RUN/custom.log"
+      ;;
+    tabula.peer-ping)
+      # Addresses /init pings after the apply (advisory checks peer:<addr>); at most 16, IPv4 only.
+      : > "$TABULA_RUN/peers"
+      for _p in $(printf '%s' "$_val" | tr ',' ' '); do
+        case "$_p" in
+          *[!0-9.]* | '') echo "tabula_custom: tabula.peer-ping: '$_p' is not an IPv4 address" >&2; return 1 ;;
+        esac
+        [ "$(grep -c . "$TABULA_RUN/peers")" -lt 16 ] && echo "$_p" >> "$TABULA_RUN/peers"
+      done
+      echo "tabula: peers to ping after the apply: $(tr '\n' ' ' < "$TABULA_RUN/peers")"
       ;;
     *)
       # No ethtool or other tools in the image: recorded and reported, left to admin hooks.

@@ -323,6 +323,7 @@ intent_facts() {
 apply_script() {
   : > "$RUN/intent.log"
   : > "$RUN/custom.log"
+  : > "$RUN/peers"
   : > "$RUN/dhcp.ifaces"
   : > "$RUN/dhcp.pids"
   mkdir -p "$RUN/hooks"
@@ -343,10 +344,12 @@ apply_script() {
 CHECKS=$RUN/checks
 FAILED=0
 
-check() { # NAME true|false DETAIL
-  printf '%s\t%s\t%s\n' "$1" "$2" "$(printf '%s' "$3" | tr '\t\n' '  ')" >> "$CHECKS"
+check() { # NAME true|false DETAIL [advisory]
+  printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$(printf '%s' "$3" | tr '\t\n' '  ')" "$4" >> "$CHECKS"
   if [ "$2" = true ]; then
     log "check $1: ok${3:+ ($3)}"
+  elif [ "$4" = advisory ]; then
+    log "check $1: failed, advisory only${3:+ ($3)}"
   else
     FAILED=$((FAILED + 1))
     log "check $1: FAILED${3:+ ($3)}"
@@ -503,6 +506,32 @@ verify_server() {
   check server false "$SERVER/healthz unreachable for ${REACH}s: $(wget_error "$RUN/healthz.err")"
 }
 
+# Peers named by the host property tabula.peer-ping (apply-env.sh writes $RUN/peers): each must answer
+# a ping over the planned network within REACH seconds. Advisory: a silent peer is reported, never a
+# reason to roll back (the peer may simply not be up yet). The virtual rack checks VLANs this way.
+verify_peers() {
+  [ -s "$RUN/peers" ] || return 0
+  _t0=$(uptime_ms)
+  _deadline=$(($(uptime_s) + REACH))
+  : > "$RUN/peers.ok"
+  while :; do
+    for _p in $(cat "$RUN/peers"); do
+      grep -qx "$_p" "$RUN/peers.ok" && continue
+      ping -c 1 -W 1 "$_p" > /dev/null 2>&1 && echo "$_p" >> "$RUN/peers.ok" && log "peer $_p answered after $(since "$_t0") ms"
+    done
+    [ "$(grep -c . "$RUN/peers.ok")" -ge "$(grep -c . "$RUN/peers")" ] && break
+    [ "$(uptime_s)" -ge "$_deadline" ] && break
+    sleep 1
+  done
+  for _p in $(cat "$RUN/peers"); do
+    if grep -qx "$_p" "$RUN/peers.ok"; then
+      check "peer:$_p" true "answered ping" advisory
+    else
+      check "peer:$_p" false "no answer to ping within ${REACH}s" advisory
+    fi
+  done
+}
+
 verify() {
   : > "$CHECKS"
   FAILED=0
@@ -521,8 +550,9 @@ verify() {
   fi
   verify_stateless
   [ "$APPLY_RC" = 0 ] && verify_server
+  [ "$APPLY_RC" = 0 ] && verify_peers
   # The checks ran in pipelines (subshells): count the failures from the file.
-  FAILED=$(awk -F"$TAB" '$2 != "true"' "$CHECKS" | wc -l)
+  FAILED=$(awk -F"$TAB" '$2 != "true" && $4 != "advisory"' "$CHECKS" | wc -l)
 }
 
 # ------------------------------------------------------------------ teardown and rollback
@@ -564,20 +594,64 @@ rollback() {
 
 # ------------------------------------------------------------------ report
 
+# The kernel's own view of the network, for the engine to compare with the plan (src/domain/observed.ts):
+# iproute2's JSON as it is, plus the bond facts only sysfs has. Each part is dropped (null) when over
+# KERNEL_PART_MAX bytes: a cut JSON document would only be refused, and the report must stay small.
+KERNEL_PART_MAX=131072
+ip_json() { # ARGS... of /sbin/ip -j
+  _out=$($IPR -j "$@" 2>/dev/null)
+  case "$_out" in
+    '['*']') [ "${#_out}" -le "$KERNEL_PART_MAX" ] && { printf '%s' "$_out"; return; } ;;
+  esac
+  printf 'null'
+}
+
+BOND_SYSFS='mode miimon updelay downdelay arp_interval arp_ip_target arp_validate primary primary_reselect active_slave slaves lacp_rate xmit_hash_policy ad_select min_links fail_over_mac all_slaves_active mii_status'
+
+bonds_json() {
+  printf '{'
+  _sep='' _nb=0
+  for _s in /sys/class/net/*/bonding; do
+    [ -d "$_s" ] && [ "$_nb" -lt 32 ] || continue
+    _nb=$((_nb + 1))
+    _b=${_s%/bonding}
+    printf '%s"%s":{' "$_sep" "$(json_str "${_b##*/}")"
+    _s2=''
+    for _k in $BOND_SYSFS; do
+      [ -r "$_s/$_k" ] || continue
+      _v=$(cat "$_s/$_k" 2>/dev/null | tr '\n' ' ' | sed 's/ *$//')
+      printf '%s"%s":"%s"' "$_s2" "$_k" "$(json_str "$_v")"
+      _s2=,
+    done
+    printf '}'
+    _sep=,
+  done
+  printf '}'
+}
+
+kernel_json() {
+  printf '{"link":%s,"addr":%s,"route4":%s,"route6":%s,"bonds":%s}\n' \
+    "$(ip_json -d link show)" "$(ip_json addr show)" "$(ip_json -4 route show)" "$(ip_json -6 route show)" "$(bonds_json)"
+}
+
 report_json() { # GENERATION VERIFIED ROLLEDBACK
-  awk -F"$TAB" -v gen="$1" -v verified="$2" -v rolled="$3" -v durations="$RUN/durations" '
+  kernel_json > "$RUN/kernel.json"
+  awk -F"$TAB" -v gen="$1" -v verified="$2" -v rolled="$3" -v durations="$RUN/durations" -v kernel="$RUN/kernel.json" '
     function esc(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); gsub(/[\001-\037]/, " ", s); return s }
     BEGIN { printf "{\"generation\":%d,\"verified\":%s", gen, verified; if (rolled == "true") printf ",\"rolledBack\":true"; printf ",\"checks\":[" }
     {
       printf "%s{\"name\":\"%s\",\"ok\":%s", (NR > 1 ? "," : ""), esc(substr($1, 1, 128)), ($2 == "true" ? "true" : "false")
       if ($3 != "") printf ",\"detail\":\"%s\"", esc(substr($3, 1, 1000))
+      if ($4 == "advisory") printf ",\"advisory\":true"
       printf "}"
     }
     END {
       printf "],\"durationsMs\":{"
       n = 0
       while ((getline line < durations) > 0) { split(line, kv, " "); printf "%s\"%s\":%d", (n++ ? "," : ""), kv[1], kv[2] }
-      printf "}}\n"
+      printf "},\"kernel\":"
+      while ((getline line < kernel) > 0) print line
+      printf "}\n"
     }
   ' "$CHECKS"
 }

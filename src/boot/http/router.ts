@@ -27,6 +27,7 @@ import { renderApplyScript } from '../../templates/apply.js';
 import { renderGenericIpxe, renderHostIpxe } from '../../templates/ipxe.js';
 import type { BootEventSink, BootStage } from '../events.js';
 import { artefactSize, sendArtefact } from './artefacts.js';
+import { kernelStateSchema } from './kernel-schema.js';
 import { fallbackPlan } from './fallback.js';
 
 export const DEFAULT_KERNEL_ARGS = 'console=ttyS0 panic=-1';
@@ -65,6 +66,8 @@ const checkSchema = z.strictObject({
   name: z.string().min(1).max(128),
   ok: z.boolean(),
   detail: z.string().max(4096).optional(),
+  /** A failed advisory check (peer:<addr>) is reported but caused no rollback. */
+  advisory: z.boolean().optional(),
 });
 
 export const bootReportSchema = z
@@ -77,6 +80,8 @@ export const bootReportSchema = z
       .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.number().nonnegative().finite())
       .refine((r) => Object.keys(r).length <= 32, { message: 'at most 32 durations' })
       .optional(),
+    /** The kernel's network state when the report was sent (iproute2 JSON and bond sysfs). */
+    kernel: kernelStateSchema.optional(),
   })
   .refine((r) => !(r.verified && r.rolledBack === true), { message: 'a report is not both verified and rolled back', path: ['rolledBack'] });
 export type BootReport = z.output<typeof bootReportSchema>;

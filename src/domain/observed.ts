@@ -1,0 +1,334 @@
+// What a blade's kernel really holds, in the plan's own nmstate shape, and how it differs from the plan.
+// Pure functions over the `kernel` part of a boot report (pxe/init.sh kernel_json): iproute2's JSON
+// (`ip -d -j link`, `ip -j addr`, `ip -j -4/-6 route`) plus the bond facts only sysfs has.
+//
+// The diff compares only what the plan says. Kernel defaults the plan leaves alone are never
+// differences: NICs the plan does not mention, lo, IPv6 link-local addresses and kernel routes, bond
+// options the plan does not set, and value spellings ("active-backup 1" vs "active-backup", "100" vs 100).
+import type { BondMode } from './model.js';
+import { canonicalIpv6 } from './net.js';
+import type { DesiredState, InterfaceState, IpAddressState, IpState, RouteState } from './plan-types.js';
+
+export type KernelScalar = string | number | boolean | null;
+
+/** One entry of `ip -d -j link show` (only the fields Tabula reads). */
+export interface KernelLink {
+  ifname: string;
+  ifindex?: number | undefined;
+  flags?: string[] | undefined;
+  mtu?: number | undefined;
+  /** The bond or bridge this device is a port of. */
+  master?: string | undefined;
+  /** A VLAN's base device. */
+  link?: string | undefined;
+  operstate?: string | undefined;
+  link_type?: string | undefined;
+  address?: string | undefined;
+  /** The NIC's own MAC when a bond has replaced its address. */
+  permaddr?: string | undefined;
+  linkinfo?:
+    | {
+        info_kind?: string | undefined;
+        info_data?: Record<string, KernelScalar | KernelScalar[]> | undefined;
+        info_slave_kind?: string | undefined;
+      }
+    | undefined;
+}
+
+/** One entry of `ip -j addr show`. */
+export interface KernelAddr {
+  ifname: string;
+  addr_info?: { family: string; local: string; prefixlen: number; scope?: string | undefined }[] | undefined;
+}
+
+/** One entry of `ip -j route show`. */
+export interface KernelRoute {
+  dst: string;
+  gateway?: string | undefined;
+  dev?: string | undefined;
+  protocol?: string | undefined;
+  scope?: string | undefined;
+}
+
+/** The `kernel` field of a boot report. A part is null when the blade could not read it or it was too big. */
+export interface KernelState {
+  link: KernelLink[] | null;
+  addr?: KernelAddr[] | null | undefined;
+  route4?: KernelRoute[] | null | undefined;
+  route6?: KernelRoute[] | null | undefined;
+  /** /sys/class/net/BOND/bonding/<file> as read (e.g. mode "active-backup 1", slaves "eth0 eth1"). */
+  bonds?: Record<string, Record<string, string>> | undefined;
+}
+
+/** One way the kernel differs from the plan. `planned`/`observed` are null when the thing is absent. */
+export interface Difference {
+  interface: string;
+  field: string;
+  planned: string | number | boolean | null;
+  observed: string | number | boolean | null;
+}
+
+/** The routes the kernel holds, in the plan's shape (only routes through a gateway). */
+export interface ObservedState {
+  interfaces: InterfaceState[];
+  routes: RouteState[];
+}
+
+// ------------------------------------------------------------------ kernel → nmstate shape
+
+/** Bond options read back (sysfs names). Numbers stay numbers; "slow 0" keeps its word. */
+const BOND_OPTION_KEYS = [
+  'miimon',
+  'updelay',
+  'downdelay',
+  'arp_interval',
+  'arp_ip_target',
+  'lacp_rate',
+  'xmit_hash_policy',
+  'primary',
+  'primary_reselect',
+  'ad_select',
+  'min_links',
+  'fail_over_mac',
+  'all_slaves_active',
+  'arp_validate',
+] as const;
+
+/** `ip -d` spells a few bond options differently from sysfs. */
+const IP_BOND_KEY: Readonly<Record<string, string>> = { lacp_rate: 'ad_lacp_rate' };
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const words = (s: string): string[] => s.split(/[\s,]+/).filter((w) => w !== '');
+
+/** "active-backup 1" → "active-backup"; "100" → 100; "" → null. */
+function sysfsValue(raw: string): string | number | null {
+  const first = words(raw)[0];
+  if (first === undefined) return null;
+  return /^[0-9]+$/.test(first) ? Number(first) : first;
+}
+
+function bondState(link: KernelLink, all: KernelLink[], sysfs: Record<string, string> | undefined): InterfaceState['link-aggregation'] {
+  const data = link.linkinfo?.info_data ?? {};
+  const rawMode = sysfs?.mode !== undefined ? String(sysfsValue(sysfs.mode) ?? '') : typeof data.mode === 'string' ? data.mode : '';
+  // Reported as the kernel spells it, even a mode Tabula's model does not know.
+  const mode = rawMode as BondMode;
+  const port =
+    sysfs?.slaves !== undefined
+      ? words(sysfs.slaves)
+      : all.filter((l) => l.master === link.ifname && l.linkinfo?.info_slave_kind === 'bond').map((l) => l.ifname);
+  const options: Record<string, string | number | string[]> = {};
+  for (const key of BOND_OPTION_KEYS) {
+    if (key === 'arp_ip_target') {
+      const raw = sysfs?.arp_ip_target ?? (Array.isArray(data.arp_ip_target) ? data.arp_ip_target.join(' ') : undefined);
+      if (raw !== undefined && words(raw).length > 0) options[key] = words(raw).sort(cmp);
+      continue;
+    }
+    let v: string | number | null = null;
+    if (sysfs?.[key] !== undefined) v = sysfsValue(sysfs[key]);
+    else {
+      const d = data[IP_BOND_KEY[key] ?? key];
+      if (typeof d === 'number' || typeof d === 'string') v = d;
+    }
+    if (v !== null) options[key] = v;
+  }
+  return { mode, port: [...port].sort(cmp), options };
+}
+
+function addresses(addr: KernelAddr | undefined, family: 'inet' | 'inet6'): IpAddressState[] {
+  const out: IpAddressState[] = [];
+  for (const a of addr?.addr_info ?? []) {
+    if (a.family !== family) continue;
+    // Link-local IPv6 (and any non-global scope) is the kernel's own, never planned.
+    if (a.scope !== undefined && a.scope !== 'global') continue;
+    const ip = family === 'inet6' ? (canonicalIpv6(a.local) ?? a.local) : a.local;
+    out.push({ ip, 'prefix-length': a.prefixlen });
+  }
+  return out.sort((x, y) => cmp(x.ip, y.ip) || x['prefix-length'] - y['prefix-length']);
+}
+
+function ipState(list: IpAddressState[]): IpState {
+  return list.length > 0 ? { enabled: true, address: list } : { enabled: false };
+}
+
+function typeOf(link: KernelLink): InterfaceState['type'] | null {
+  const kind = link.linkinfo?.info_kind;
+  if (kind === 'bond') return 'bond';
+  if (kind === 'vlan') return 'vlan';
+  if (kind === 'bridge') return 'linux-bridge';
+  // A device without a kind and with an Ethernet link type is a NIC (virtio, e1000, mlx5, ...).
+  if (kind === undefined && link.link_type === 'ether') return 'ethernet';
+  return null; // lo, tun, dummy, veth, ...: nothing a plan builds
+}
+
+/** The kernel's devices in the plan's nmstate shape, sorted by name. Loopback and unknown kinds are left out. */
+export function observeInterfaces(kernel: KernelState): InterfaceState[] {
+  const links = kernel.link ?? [];
+  const addrByName = new Map((kernel.addr ?? []).map((a) => [a.ifname, a]));
+  const out: InterfaceState[] = [];
+  for (const link of links) {
+    const type = typeOf(link);
+    if (type === null) continue;
+    const addr = addrByName.get(link.ifname);
+    const s: InterfaceState = {
+      name: link.ifname,
+      type,
+      state: (link.flags ?? []).includes('UP') ? 'up' : 'down',
+      mtu: link.mtu ?? 0,
+      ipv4: ipState(addresses(addr, 'inet')),
+      ipv6: ipState(addresses(addr, 'inet6')),
+    };
+    const mac = link.permaddr ?? link.address;
+    if (mac !== undefined) s['mac-address'] = mac.toLowerCase();
+    if (link.master !== undefined) s.controller = link.master;
+    const data = link.linkinfo?.info_data ?? {};
+    if (type === 'bond') s['link-aggregation'] = bondState(link, links, kernel.bonds?.[link.ifname]);
+    if (type === 'vlan') s.vlan = { 'base-iface': link.link ?? '', id: typeof data.id === 'number' ? data.id : -1 };
+    if (type === 'linux-bridge') {
+      const ports = links
+        .filter((l) => l.master === link.ifname)
+        .map((l) => l.ifname)
+        .sort(cmp);
+      s.bridge = {
+        // forward_delay in the unit iproute2 reads and writes (the plan's value goes to `ip` as is).
+        options: { stp: { enabled: typeof data.stp_state === 'number' && data.stp_state !== 0 }, 'forward-delay': typeof data.forward_delay === 'number' ? data.forward_delay : 0 },
+        port: ports.map((name) => ({ name })),
+      };
+    }
+    out.push(s);
+  }
+  return out.sort((a, b) => cmp(a.name, b.name));
+}
+
+/** Routes through a gateway (the only ones a plan holds); kernel-made subnet routes are left out. */
+export function observeRoutes(kernel: KernelState): RouteState[] {
+  const out: RouteState[] = [];
+  for (const [family, list] of [
+    [4, kernel.route4],
+    [6, kernel.route6],
+  ] as const) {
+    for (const r of list ?? []) {
+      if (r.gateway === undefined || r.dev === undefined) continue;
+      const dst = r.dst === 'default' ? (family === 4 ? '0.0.0.0/0' : '::/0') : r.dst;
+      out.push({ destination: dst, 'next-hop-address': r.gateway, 'next-hop-interface': r.dev });
+    }
+  }
+  return out;
+}
+
+export function observe(kernel: KernelState): ObservedState {
+  return { interfaces: observeInterfaces(kernel), routes: observeRoutes(kernel) };
+}
+
+// ------------------------------------------------------------------ plan vs observed
+
+/** Compares a planned option with what the kernel reads back: "fast" vs "fast 1", 100 vs "100", lists as sets. */
+export function sameOptionValue(planned: string | number | string[], observed: string | number | string[] | undefined): boolean {
+  if (observed === undefined) return false;
+  if (Array.isArray(planned) || Array.isArray(observed)) {
+    const p = (Array.isArray(planned) ? planned : words(String(planned))).map((x) => x.toLowerCase()).sort(cmp);
+    const o = (Array.isArray(observed) ? observed : words(String(observed))).map((x) => x.toLowerCase()).sort(cmp);
+    return p.join(' ') === o.join(' ');
+  }
+  const o = words(String(observed).toLowerCase());
+  const p = String(planned).toLowerCase().trim();
+  // sysfs prints "name number" (lacp_rate "fast 1"); either spelling of the plan matches.
+  return o.length > 0 && (o[0] === p || o[o.length - 1] === p);
+}
+
+const show = (v: string | number | string[] | undefined): string | number | null => (v === undefined ? null : Array.isArray(v) ? v.join(',') : v);
+const addrList = (ip: IpState | undefined): string => (ip?.address ?? []).map((a) => `${a.ip}/${a['prefix-length']}`).join(',');
+
+/** A NIC the plan leaves unused (down, no controller, no address): /init keeps it up to read its carrier. */
+function unusedNic(p: InterfaceState): boolean {
+  return p.type === 'ethernet' && p.state === 'down' && p.controller === undefined && !p.ipv4.enabled && !p.ipv6.enabled;
+}
+
+function diffIp(name: string, family: 'ipv4' | 'ipv6', p: IpState, o: IpState, out: Difference[]): void {
+  if (p.dhcp === true) {
+    // A DHCP lease is whatever the server hands out: only its presence is the plan's.
+    if ((o.address ?? []).length === 0) out.push({ interface: name, field: `${family}.address`, planned: 'dhcp', observed: null });
+    return;
+  }
+  const canon = (ip: IpState): IpState =>
+    family === 'ipv6' ? { ...ip, address: (ip.address ?? []).map((a) => ({ ...a, ip: canonicalIpv6(a.ip) ?? a.ip })) } : ip;
+  const want = addrList(canon(p)).split(',').filter(Boolean).sort(cmp).join(',');
+  const have = addrList(canon(o)).split(',').filter(Boolean).sort(cmp).join(',');
+  if (want !== have) out.push({ interface: name, field: `${family}.address`, planned: want || null, observed: have || null });
+}
+
+/** 2001:DB8:0::/64 and 2001:db8::/64 are one destination. */
+function normDst(dst: string): string {
+  const [ip = '', prefix] = dst.split('/');
+  const canon = ip.includes(':') ? (canonicalIpv6(ip) ?? ip) : ip;
+  return prefix === undefined ? canon : `${canon}/${prefix}`;
+}
+
+/**
+ * The plan's interfaces and routes against the observed ones. Only what the plan sets is compared;
+ * interfaces the plan does not name are ignored. Sorted by interface, then field.
+ */
+export function diffState(plan: Pick<DesiredState, 'interfaces'> & { routes?: DesiredState['routes'] }, observed: ObservedState): Difference[] {
+  const out: Difference[] = [];
+  const byName = new Map(observed.interfaces.map((i) => [i.name, i]));
+  for (const p of plan.interfaces) {
+    const o = byName.get(p.name);
+    if (!o) {
+      out.push({ interface: p.name, field: 'present', planned: true, observed: false });
+      continue;
+    }
+    if (o.type !== p.type) {
+      out.push({ interface: p.name, field: 'type', planned: p.type, observed: o.type });
+      continue;
+    }
+    if (p['mac-address'] !== undefined && o['mac-address'] !== p['mac-address'].toLowerCase()) {
+      out.push({ interface: p.name, field: 'mac-address', planned: p['mac-address'], observed: o['mac-address'] ?? null });
+    }
+    if (unusedNic(p)) continue;
+    if (o.state !== p.state) out.push({ interface: p.name, field: 'state', planned: p.state, observed: o.state });
+    if (o.mtu !== p.mtu) out.push({ interface: p.name, field: 'mtu', planned: p.mtu, observed: o.mtu });
+    if ((p.controller ?? null) !== (o.controller ?? null)) out.push({ interface: p.name, field: 'controller', planned: p.controller ?? null, observed: o.controller ?? null });
+    const pla = p['link-aggregation'];
+    const ola = o['link-aggregation'];
+    if (pla && ola) {
+      if (!sameOptionValue(pla.mode, ola.mode)) out.push({ interface: p.name, field: 'link-aggregation.mode', planned: pla.mode, observed: ola.mode });
+      const pp = [...pla.port].sort(cmp).join(',');
+      const op = [...ola.port].sort(cmp).join(',');
+      if (pp !== op) out.push({ interface: p.name, field: 'link-aggregation.port', planned: pp || null, observed: op || null });
+      for (const [k, v] of Object.entries(pla.options)) {
+        if (!sameOptionValue(v, ola.options[k])) out.push({ interface: p.name, field: `link-aggregation.options.${k}`, planned: show(v), observed: show(ola.options[k]) });
+      }
+    }
+    if (p.vlan && o.vlan) {
+      if (p.vlan.id !== o.vlan.id) out.push({ interface: p.name, field: 'vlan.id', planned: p.vlan.id, observed: o.vlan.id });
+      if (p.vlan['base-iface'] !== o.vlan['base-iface']) out.push({ interface: p.name, field: 'vlan.base-iface', planned: p.vlan['base-iface'], observed: o.vlan['base-iface'] });
+    }
+    if (p.bridge && o.bridge) {
+      const pp = p.bridge.port.map((x) => x.name).sort(cmp).join(',');
+      const op = o.bridge.port.map((x) => x.name).sort(cmp).join(',');
+      if (pp !== op) out.push({ interface: p.name, field: 'bridge.port', planned: pp || null, observed: op || null });
+      if (p.bridge.options.stp.enabled !== o.bridge.options.stp.enabled) {
+        out.push({ interface: p.name, field: 'bridge.options.stp.enabled', planned: p.bridge.options.stp.enabled, observed: o.bridge.options.stp.enabled });
+      }
+      if (p.bridge.options['forward-delay'] !== o.bridge.options['forward-delay']) {
+        out.push({ interface: p.name, field: 'bridge.options.forward-delay', planned: p.bridge.options['forward-delay'], observed: o.bridge.options['forward-delay'] });
+      }
+    }
+    diffIp(p.name, 'ipv4', p.ipv4, o.ipv4, out);
+    diffIp(p.name, 'ipv6', p.ipv6, o.ipv6, out);
+  }
+  for (const r of plan.routes?.config ?? []) {
+    const dst = r.destination;
+    const found = observed.routes.find((x) => normDst(x.destination) === normDst(dst));
+    const want = `via ${r['next-hop-address']} dev ${r['next-hop-interface']}`;
+    const have = found ? `via ${found['next-hop-address']} dev ${found['next-hop-interface']}` : null;
+    if (want !== have) out.push({ interface: r['next-hop-interface'], field: `route ${dst}`, planned: want, observed: have });
+  }
+  return out.sort((a, b) => cmp(a.interface, b.interface) || cmp(a.field, b.field));
+}
+
+/** One line per difference, for sync reasons and the CLI. */
+export function describeDifference(d: Difference): string {
+  const v = (x: Difference['planned']): string => (x === null ? 'absent' : String(x));
+  if (d.field === 'present') return `${d.interface}: planned but not in the kernel`;
+  return `${d.interface} ${d.field}: planned ${v(d.planned)}, observed ${v(d.observed)}`;
+}
