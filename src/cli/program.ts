@@ -7,6 +7,7 @@ import { registerAttach } from './commands/attach.js';
 import { registerBond } from './commands/bond.js';
 import { registerCluster } from './commands/cluster.js';
 import { registerHost } from './commands/host.js';
+import { registerLab } from './commands/lab.js';
 import { registerNetwork } from './commands/network.js';
 import { registerPlan } from './commands/plan.js';
 import { registerServe } from './commands/serve.js';
@@ -65,6 +66,7 @@ export function buildProgram(session: Session, json: boolean, errColor: boolean)
   registerBond(program, session);
   registerAttach(program, session);
   registerPlan(program, session);
+  registerLab(program, session);
   return program;
 }
 

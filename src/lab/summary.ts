@@ -1,0 +1,85 @@
+// Human and JSON renderings of the lab's outcome. Pure: BladeResult in, text or plain objects out.
+import type { InterfaceState } from '../domain/plan-types.js';
+import type { BladeResult } from './watch.js';
+
+export interface BladeJson {
+  name: string;
+  host: string;
+  mac: string;
+  firmware: string;
+  verified: boolean;
+  rolledBack: boolean;
+  outcome: string;
+  secondsToVerified: number | null;
+  generation: number | null;
+  stages: BladeResult['stages'];
+  failedChecks: string[];
+  checks: { name: string; ok: boolean; detail?: string; advisory?: boolean }[];
+  /** As the blade reported them (HostState shape); empty when the server has no report route. */
+  interfaces: InterfaceState[];
+}
+
+export function bladeJson(r: BladeResult): BladeJson {
+  return {
+    name: r.name,
+    host: r.host,
+    mac: r.mac,
+    firmware: r.firmware,
+    verified: r.verified,
+    rolledBack: r.rolledBack,
+    outcome: r.outcome,
+    secondsToVerified: r.secondsToVerified,
+    generation: r.generation,
+    stages: r.stages,
+    failedChecks: r.failedChecks,
+    checks: r.report?.checks ?? [],
+    interfaces: r.interfaces,
+  };
+}
+
+function addresses(i: InterfaceState): string {
+  const v4 = i.ipv4 as { address?: { ip: string; 'prefix-length': number }[]; dhcp?: boolean };
+  const v6 = i.ipv6 as { address?: { ip: string; 'prefix-length': number }[] };
+  const list = [...(v4.address ?? []), ...(v6.address ?? [])].map((a) => `${a.ip}/${a['prefix-length']}`);
+  if (v4.dhcp) list.push('dhcp');
+  return list.join(' ');
+}
+
+function describe(i: InterfaceState): string {
+  if (i.type === 'bond' && i['link-aggregation']) {
+    const la = i['link-aggregation'];
+    const opts = Object.entries(la.options)
+      .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`)
+      .join(' ');
+    return `bond ${la.mode}${opts ? ` ${opts}` : ''} ports ${la.port.join(',')}`;
+  }
+  if (i.type === 'vlan' && i.vlan) return `vlan ${i.vlan.id} on ${i.vlan['base-iface']}`;
+  if (i.type === 'linux-bridge' && i.bridge) return `bridge ports ${i.bridge.port.map((p) => p.name).join(',') || '-'}`;
+  return i.controller ? `ethernet in ${i.controller}` : 'ethernet';
+}
+
+/** One block per blade: the headline, then one line per interface. */
+export function summaryText(results: readonly BladeResult[], source: (r: BladeResult) => string): string {
+  const lines: string[] = [];
+  for (const r of results) {
+    const head =
+      r.outcome === 'verified'
+        ? `verified in ${r.secondsToVerified} s`
+        : r.outcome === 'rolled-back'
+          ? `ROLLED BACK (failed: ${r.failedChecks.join(', ') || '?'})`
+          : r.outcome === 'failed'
+            ? `FAILED${r.failedChecks.length ? ` (failed: ${r.failedChecks.join(', ')})` : ''}${r.detail ? `: ${r.detail}` : ''}`
+            : 'TIMED OUT';
+    const checks = r.report ? `, ${r.report.checks.filter((c) => c.ok).length}/${r.report.checks.length} checks ok` : '';
+    lines.push(`${r.name}  ${r.firmware}  ${r.mac}  ${head}  (generation ${r.generation ?? '-'}${checks}; ${source(r)})`);
+    const rows = r.interfaces.filter((i) => i.state === 'up' || i.type !== 'ethernet');
+    const w = Math.max(4, ...rows.map((i) => i.name.length));
+    for (const i of rows) {
+      lines.push(`  ${i.name.padEnd(w)}  mtu ${String(i.mtu).padEnd(5)} ${describe(i).padEnd(46)} ${addresses(i)}`.trimEnd());
+    }
+    const failed = r.report?.checks.filter((c) => !c.ok) ?? [];
+    for (const c of failed) lines.push(`  ! ${c.name}${c.advisory ? ' (advisory)' : ''}: ${c.detail ?? 'failed'}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
