@@ -23,8 +23,7 @@ import { bearerToken } from '../../api/auth.js';
 import { inventoryReportSchema } from '../../api/schemas.js';
 import { type BootTokenOwner, SqliteBootStore } from '../../store/boot-store.js';
 import type { SqliteRepository } from '../../store/sqlite.js';
-import { renderApplyScript } from '../../templates/apply.js';
-import { renderGenericIpxe, renderHostIpxe } from '../../templates/ipxe.js';
+import { templateServiceFor } from '../../templates/service.js';
 import type { BootEventSink, BootStage } from '../events.js';
 import { artefactSize, sendArtefact } from './artefacts.js';
 import { kernelStateSchema } from './kernel-schema.js';
@@ -150,6 +149,9 @@ export function createBootServices(opts: BootServicesOptions): BootServices {
   const publicUrl = opts.publicUrl.replace(/\/+$/, '');
   const kernelArgs = opts.kernelArgs ?? DEFAULT_KERNEL_ARGS;
   const store = new SqliteBootStore(repo, { metrics, logger });
+  // Each host gets its effective template revision (host pin > cluster pin > current); previews use these settings.
+  const templates = templateServiceFor(engine, repo);
+  templates.boot = { publicUrl, kernelArgs, retrySeconds: GENERIC_RETRY_SECONDS };
   const requests = metrics.counter('tabula_http_requests_total', 'HTTP requests by route and status');
   const tokensIssued = metrics.counter('tabula_boot_tokens_issued_total', 'Boot tokens issued (one per per-host iPXE script)');
   const stageEvents = metrics.counter('tabula_boot_events_total', 'Boot timeline events by stage');
@@ -211,7 +213,7 @@ export function createBootServices(opts: BootServicesOptions): BootServices {
 
   router.get('/boot.ipxe', track('/boot.ipxe'), (_req, res) => {
     stageEvents.inc({ stage: 'ipxe-script' });
-    textReply(res, renderGenericIpxe({ publicUrl, retrySeconds: GENERIC_RETRY_SECONDS }));
+    textReply(res, templates.renderGenericIpxe({ publicUrl, retrySeconds: GENERIC_RETRY_SECONDS }));
   });
   only('/boot.ipxe', '/boot.ipxe', ['GET', 'HEAD']);
 
@@ -228,7 +230,7 @@ export function createBootServices(opts: BootServicesOptions): BootServices {
     const { host, enrolled } = engine.findOrEnrolHost(mac);
     const { bootId, token } = store.startBoot(host.id, mac);
     tokensIssued.inc();
-    const script = renderHostIpxe({ publicUrl, mac: hexhyp(mac), token, kernelArgs, host: { name: host.name, generation: host.generation } });
+    const script = templates.renderHostIpxe(host.id, { publicUrl, mac: hexhyp(mac), token, kernelArgs, host: { name: host.name, generation: host.generation } });
     event(mac, 'host-script', { host: host.name, enrolled, generation: host.generation }, bootId);
     textReply(res, script);
   });
@@ -315,7 +317,7 @@ export function createBootServices(opts: BootServicesOptions): BootServices {
       fallback = violations[0]?.code ?? err.code;
       logger.warn({ host: plan.host, reason: fallback, violations: violations.length }, 'invalid host configuration: serving the fallback plan');
     }
-    const script = renderApplyScript(plan);
+    const script = templates.renderApply(boot.hostId, plan);
     const headers: Record<string, string> = { 'X-Tabula-Generation': String(plan.generation), 'X-Tabula-Host': plan.host };
     if (fallback !== null) headers['X-Tabula-Fallback'] = fallback;
     event(boot.mac, 'config', { generation: plan.generation, fallback: fallback !== null, ...(fallback !== null ? { reason: fallback } : {}) }, boot.bootId);
