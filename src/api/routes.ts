@@ -23,7 +23,14 @@ import {
   nicPatchSchema,
   bootsQuerySchema,
   planQuerySchema,
+  templateDiffSchema,
+  templatePinSchema,
+  templateRenderSchema,
+  templateRollbackSchema,
+  templateSaveSchema,
 } from './schemas.js';
+import { TabulaError } from '../domain/errors.js';
+import { type PinTargetRef, templateServiceOf } from '../templates/service.js';
 
 export const API_PREFIX = '/api/v1';
 export const HTTP_METHODS = ['get', 'post', 'patch', 'delete'] as const;
@@ -124,7 +131,24 @@ export const PARAM_DESCRIPTIONS: Readonly<Record<string, string>> = {
   nic: 'NIC id, kernel name or MAC address.',
   bond: 'Bond id or name, on the host.',
   attachment: 'Attachment id or network name, on the host.',
+  template: 'Template name: boot.ipxe, host.ipxe or apply.sh.',
+  revision: 'Template revision number.',
 };
+
+/** {revision} of a template path: a whole number >= 1. */
+function revisionParam(text: string): number {
+  if (!/^[0-9]{1,9}$/.test(text) || Number(text) < 1) {
+    throw new TabulaError('validation', 'TEMPLATE_REVISION_INVALID', `template revision '${text.slice(0, 32)}' is not a whole number >= 1`, { revision: text.slice(0, 32) });
+  }
+  return Number(text);
+}
+
+/** A pin names a host or a cluster, exactly one. */
+function pinTarget(body: { host?: string | undefined; cluster?: string | undefined }): PinTargetRef {
+  if (body.host !== undefined && body.cluster === undefined) return { host: body.host };
+  if (body.cluster !== undefined && body.host === undefined) return { cluster: body.cluster };
+  throw new TabulaError('bad-request', 'TEMPLATE_PIN_TARGET_INVALID', 'a pin names exactly one of host and cluster', {});
+}
 
 const one = (description: string): ResponseDoc => ({ description, shape: 'object' });
 const many = (description: string): ResponseDoc => ({ description, shape: 'array' });
@@ -523,6 +547,144 @@ export const routes: readonly Route[] = [
     response: none,
     handler: ({ engine, params }) => engine.deleteAttachment(params.host, params.attachment),
   }),
+
+  // ---------------------------------------------------------------- templates
+  route({
+    method: 'get',
+    path: '/templates',
+    operationId: 'listTemplates',
+    summary: 'List the templates with their current revision',
+    tag: 'templates',
+    status: 200,
+    response: many('Every template (boot.ipxe, host.ipxe, apply.sh).'),
+    handler: ({ engine }) => templateServiceOf(engine).list(),
+  }),
+  route({
+    method: 'get',
+    path: '/templates/{template}',
+    operationId: 'getTemplate',
+    summary: 'The current revision of a template, with its source',
+    tag: 'templates',
+    status: 200,
+    response: one('The current revision.'),
+    handler: ({ engine, params }) => templateServiceOf(engine).show(params.template),
+  }),
+  route({
+    method: 'get',
+    path: '/templates/{template}/revisions',
+    operationId: 'listTemplateRevisions',
+    summary: 'Every revision of a template, newest first (without sources)',
+    tag: 'templates',
+    status: 200,
+    response: many('The revisions.'),
+    handler: ({ engine, params }) => templateServiceOf(engine).history(params.template),
+  }),
+  route({
+    method: 'post',
+    path: '/templates/{template}/revisions',
+    operationId: 'saveTemplate',
+    summary: 'Save a new revision (compiled, rendered and linted for every affected host first)',
+    description: 'Refused with TEMPLATE_COMPILE_FAILED, TEMPLATE_RENDER_FAILED or TEMPLATE_LINT_FAILED (naming the host and the line); nothing is stored then.',
+    tag: 'templates',
+    body: templateSaveSchema,
+    status: 201,
+    response: one('The new revision and the hosts checked.'),
+    handler: ({ engine, params, body }) =>
+      templateServiceOf(engine).save(params.template, {
+        source: body.source,
+        message: body.message,
+        ...(body.author !== undefined ? { author: body.author } : {}),
+        ...(body.activate !== undefined ? { activate: body.activate } : {}),
+      }),
+  }),
+  route({
+    method: 'get',
+    path: '/templates/{template}/revisions/{revision}',
+    operationId: 'getTemplateRevision',
+    summary: 'One revision of a template, with its source',
+    tag: 'templates',
+    status: 200,
+    response: one('The revision.'),
+    handler: ({ engine, params }) => templateServiceOf(engine).show(params.template, revisionParam(params.revision)),
+  }),
+  route({
+    method: 'post',
+    path: '/templates/{template}/render',
+    operationId: 'renderTemplate',
+    summary: 'Preview exactly what a host gets (its effective revision, another revision, or a proposed source)',
+    tag: 'templates',
+    body: templateRenderSchema,
+    status: 200,
+    response: one('The rendered text (the boot token is a placeholder).'),
+    handler: ({ engine, params, body }) =>
+      templateServiceOf(engine).render(params.template, body.host ?? null, {
+        ...(body.revision !== undefined ? { revision: body.revision } : {}),
+        ...(body.source !== undefined ? { source: body.source } : {}),
+      }),
+  }),
+  route({
+    method: 'post',
+    path: '/templates/{template}/diff',
+    operationId: 'diffTemplate',
+    summary: 'Blast radius of a proposed source: every affected host rendered, grouped by identical diff',
+    tag: 'templates',
+    body: templateDiffSchema,
+    status: 200,
+    response: one('Groups of hosts with their unified diff, unchanged, pinned, failed and skipped hosts.'),
+    handler: ({ engine, params, body }) => templateServiceOf(engine).diff(params.template, body.source),
+  }),
+  route({
+    method: 'post',
+    path: '/templates/{template}/rollback',
+    operationId: 'rollbackTemplate',
+    summary: 'Make an older revision current again (checked like a save)',
+    tag: 'templates',
+    body: templateRollbackSchema,
+    status: 200,
+    response: one('The previous and the new current revision.'),
+    handler: ({ engine, params, body }) => templateServiceOf(engine).rollback(params.template, body.revision, body.author),
+  }),
+  route({
+    method: 'get',
+    path: '/templates/{template}/pins',
+    operationId: 'listTemplatePins',
+    summary: 'The pins of a template',
+    tag: 'templates',
+    status: 200,
+    response: many('The pins.'),
+    handler: ({ engine, params }) => templateServiceOf(engine).pins(params.template),
+  }),
+  route({
+    method: 'post',
+    path: '/templates/{template}/pins',
+    operationId: 'pinTemplate',
+    summary: 'Pin a revision for a host or a cluster (host pin > cluster pin > current)',
+    tag: 'templates',
+    body: templatePinSchema,
+    status: 201,
+    response: one('The pin and the hosts checked.'),
+    handler: ({ engine, params, body }) => templateServiceOf(engine).pin(params.template, body.revision, pinTarget(body), body.author),
+  }),
+  route({
+    method: 'delete',
+    path: '/templates/{template}/pins/hosts/{host}',
+    operationId: 'unpinTemplateHost',
+    summary: "Remove a host's pin",
+    tag: 'templates',
+    status: 204,
+    response: { description: 'Unpinned.', shape: 'none' },
+    handler: async ({ engine, params }) => void (await templateServiceOf(engine).unpin(params.template, { host: params.host })),
+  }),
+  route({
+    method: 'delete',
+    path: '/templates/{template}/pins/clusters/{cluster}',
+    operationId: 'unpinTemplateCluster',
+    summary: "Remove a cluster's pin",
+    tag: 'templates',
+    status: 204,
+    response: { description: 'Unpinned.', shape: 'none' },
+    handler: async ({ engine, params }) => void (await templateServiceOf(engine).unpin(params.template, { cluster: params.cluster })),
+  }),
 ];
 
 // ------------------------------------------------------------------ express
@@ -591,7 +753,7 @@ export function buildApiRouter(opts: ApiRouterOptions, table: readonly Route[] =
       res.locals.route = template;
       next();
     };
-    const handle = (req: Request, res: Response): void => {
+    const handle = async (req: Request, res: Response): Promise<void> => {
       const query = parsePart(r.query ?? NO_QUERY, req.query, 'query');
       const body = r.body ? parsePart(r.body, req.body, 'body') : undefined;
       const params: Record<string, string> = {};
@@ -602,7 +764,8 @@ export function buildApiRouter(opts: ApiRouterOptions, table: readonly Route[] =
       }
       const ctx: RouteContext = { engine: opts.engine, params, query, body, document: opts.document };
       if (opts.bootTimeline) ctx.bootTimeline = opts.bootTimeline;
-      const result = r.handler(ctx);
+      // Template writes lint with `sh -n` in a child process: their handlers return a promise.
+      const result: unknown = await r.handler(ctx);
       if (result instanceof Reply) {
         res.status(result.status);
         if (result.status === 204) res.end();

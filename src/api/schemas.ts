@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { HOST_STATES, LACP_RATES, NETWORK_ROLES, XMIT_HASH_POLICIES } from '../domain/model.js';
 import { MAX_REPORTED_NICS } from '../domain/reconcile.js';
+import { MAX_TEMPLATE_BYTES } from '../templates/service.js';
 import type {
   AttachmentInput,
   AttachmentPatch,
@@ -257,3 +258,33 @@ agree<SameKeys<AttachmentInput, z.output<typeof attachmentInputSchema>>>();
 agree<SameKeys<AttachmentPatch, z.output<typeof attachmentPatchSchema>>>();
 agree<SameKeys<InventoryReport, z.output<typeof inventoryReportSchema>>>();
 agree<SameKeys<InventoryReport['nics'][number], z.output<typeof inventoryNicSchema>>>();
+
+// ---------------------------------------------------------------- templates (src/templates/service.ts)
+
+const templateSource = z.string().max(MAX_TEMPLATE_BYTES).meta({ description: 'Handlebars source of the template.' });
+const templateRevision = z.number().int().min(1);
+const templateAuthor = z.string().min(1).max(128).optional().meta({ description: "Recorded with the change; default 'admin'." });
+
+export const templateSaveSchema = z.strictObject({
+  source: templateSource,
+  message: z.string().min(1).max(500),
+  author: templateAuthor,
+  activate: z.boolean().optional().meta({ description: 'Make it the current revision (default true); false keeps it for canary pins.' }),
+});
+
+export const templateRenderSchema = z.strictObject({
+  host: z.string().min(1).optional().meta({ description: 'Host id or name (required except for boot.ipxe).' }),
+  revision: templateRevision.optional().meta({ description: "Render this revision instead of the host's effective one." }),
+  source: templateSource.optional(),
+});
+
+export const templateDiffSchema = z.strictObject({ source: templateSource });
+
+export const templateRollbackSchema = z.strictObject({ revision: templateRevision, author: templateAuthor });
+
+export const templatePinSchema = z.strictObject({
+  revision: templateRevision,
+  host: z.string().min(1).optional().meta({ description: 'Host id or name (give a host or a cluster).' }),
+  cluster: z.string().min(1).optional().meta({ description: 'Cluster id or name (give a host or a cluster).' }),
+  author: templateAuthor,
+});

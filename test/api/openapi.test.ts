@@ -89,6 +89,11 @@ const BODY_SCHEMAS: Record<string, z.ZodType> = {
   'PATCH /hosts/{host}/attachments/{attachment}': S.attachmentPatchSchema,
   'POST /hosts/{host}/inventory': S.inventoryReportSchema,
   'POST /inventory': S.inventoryReportSchema,
+  'POST /templates/{template}/revisions': S.templateSaveSchema,
+  'POST /templates/{template}/render': S.templateRenderSchema,
+  'POST /templates/{template}/diff': S.templateDiffSchema,
+  'POST /templates/{template}/rollback': S.templateRollbackSchema,
+  'POST /templates/{template}/pins': S.templatePinSchema,
 };
 
 function jsonSchemaOf(schema: z.ZodType): Json {
@@ -118,7 +123,7 @@ describe('the OpenAPI document', () => {
   it('lists exactly the routes registered in express', () => {
     const registered = registeredApiRoutes();
     const inDoc = documented().map((d) => d.key).sort();
-    expect(registered.length).toBe(34); // the spec's 32 operations, openapi.json and the boot timeline
+    expect(registered.length).toBe(34 + 12); // the spec's 32 operations, openapi.json and the boot timeline; 12 template routes
     expect(new Set(registered).size).toBe(registered.length);
     expect(inDoc).toEqual(registered);
     // the registration result of the route table says the same
