@@ -12,6 +12,7 @@ import { registerNetwork } from './commands/network.js';
 import { registerPlan } from './commands/plan.js';
 import { registerServe } from './commands/serve.js';
 import { registerToken } from './commands/token.js';
+import { registerTemplate } from './commands/template.js';
 import { DEFAULT_DB, type Io, type RunOptions, Session } from './context.js';
 import { formatError, formatUsageError } from './format.js';
 import { UsageError } from './parse.js';
@@ -66,6 +67,7 @@ export function buildProgram(session: Session, json: boolean, errColor: boolean)
   registerBond(program, session);
   registerAttach(program, session);
   registerPlan(program, session);
+  registerTemplate(program, session);
   registerLab(program, session);
   return program;
 }
