@@ -407,6 +407,19 @@ export const routes: readonly Route[] = [
     },
   }),
 
+  route({
+    method: 'get',
+    path: '/hosts/{host}/report',
+    operationId: 'getHostReport',
+    summary: "The host's latest boot report: checks, the network the kernel held, differences from the plan",
+    description:
+      'What the blade reported last: `generation`, `verified`, `rolledBack`, `fallback`, `checks` (name, ok, detail, advisory), `interfaces` (the kernel\'s devices in the plan\'s nmstate shape, when the blade sent its kernel state: `observed`), `routes`, `differences` from the plan of that generation ({ interface, field, planned, observed }; `compared` says whether a comparison was possible), and the host\'s `inSync` and `syncReasons` now. 404 REPORT_NOT_FOUND until the first report.',
+    tag: 'boots',
+    status: 200,
+    response: one('The latest report.'),
+    handler: ({ engine, params }) => engine.getHostReport(params.host),
+  }),
+
   // ---------------------------------------------------------------- NICs
   route({
     method: 'get',

@@ -5,7 +5,7 @@
 // The diff compares only what the plan says. Kernel defaults the plan leaves alone are never
 // differences: NICs the plan does not mention, lo, IPv6 link-local addresses and kernel routes, bond
 // options the plan does not set, and value spellings ("active-backup 1" vs "active-backup", "100" vs 100).
-import type { BondMode } from './model.js';
+import type { BondMode, SyncReason } from './model.js';
 import { canonicalIpv6 } from './net.js';
 import type { DesiredState, InterfaceState, IpAddressState, IpState, RouteState } from './plan-types.js';
 
@@ -331,4 +331,60 @@ export function describeDifference(d: Difference): string {
   const v = (x: Difference['planned']): string => (x === null ? 'absent' : String(x));
   if (d.field === 'present') return `${d.interface}: planned but not in the kernel`;
   return `${d.interface} ${d.field}: planned ${v(d.planned)}, observed ${v(d.observed)}`;
+}
+
+// ------------------------------------------------------------------ the stored report
+
+export interface ReportCheck {
+  name: string;
+  ok: boolean;
+  detail?: string | undefined;
+  /** A failed advisory check (peer:<addr>) caused no rollback and does not put the host out of sync. */
+  advisory?: boolean | undefined;
+}
+
+/** A host's latest boot report as the engine keeps it (db/migrations/005_reports.sql). */
+export interface StoredReport {
+  bootId: number | null;
+  generation: number;
+  verified: boolean;
+  rolledBack: boolean;
+  /** The blade ran the fallback plan (the host's configuration was invalid). */
+  fallback: boolean;
+  receivedAt: string;
+  checks: ReportCheck[];
+  /** The report carried the kernel's state: `interfaces` and `routes` are what it held. */
+  observed: boolean;
+  interfaces: InterfaceState[];
+  routes: RouteState[];
+  /** The observed state was compared with the plan of `generation`. */
+  compared: boolean;
+  differences: Difference[];
+}
+
+/** At most this many differences become sync reasons; the report holds them all. */
+export const MAX_DIFFERENCE_REASONS = 10;
+
+/**
+ * Why the host's latest report keeps it out of sync (empty when it does not). Only a report of the
+ * host's current generation counts: an older one is covered by NOT_APPLIED. Failed advisory checks
+ * never count.
+ */
+export function reportSyncReasons(report: StoredReport, currentGeneration: number): SyncReason[] {
+  if (report.generation !== currentGeneration) return [];
+  const reasons: SyncReason[] = [];
+  if (!report.verified) {
+    const failed = report.checks.filter((c) => !c.ok && c.advisory !== true).map((c) => c.name);
+    reasons.push({
+      code: 'REPORT_NOT_VERIFIED',
+      message: `generation ${report.generation} failed verification on the blade${report.rolledBack ? ' and was rolled back' : ''}${failed.length ? `: ${failed.slice(0, 10).join(', ')}${failed.length > 10 ? ` and ${failed.length - 10} more` : ''}` : ''}`,
+    });
+  } else if (report.fallback) {
+    reasons.push({ code: 'FALLBACK_PLAN', message: `the blade runs the fallback plan, not generation ${report.generation}: fix the host's configuration` });
+  }
+  for (const d of report.differences.slice(0, MAX_DIFFERENCE_REASONS)) reasons.push({ code: 'STATE_DIFFERS', message: describeDifference(d) });
+  if (report.differences.length > MAX_DIFFERENCE_REASONS) {
+    reasons.push({ code: 'STATE_DIFFERS', message: `and ${report.differences.length - MAX_DIFFERENCE_REASONS} more difference(s): see the host's report` });
+  }
+  return reasons;
 }

@@ -21,6 +21,7 @@ import type {
 import { DEFAULT_MTU, HOST_STATES } from '../domain/model.js';
 import { canonicalIpv6, macProblem, normalizeMac, parseIpv4 } from '../domain/net.js';
 import { type HostPlan, planHost } from '../domain/plan.js';
+import { type StoredReport, diffState, observe, reportSyncReasons } from '../domain/observed.js';
 import { normalizeReport, reconcileInventory } from '../domain/reconcile.js';
 import { Topology } from '../domain/topology.js';
 import { CLUSTER_NAME_RE, LABEL_RE, validateHost, validateNetwork } from '../domain/validate.js';
@@ -29,6 +30,7 @@ import type {
   AttachmentInput,
   AttachmentPatch,
   AttachmentView,
+  BootReportInput,
   BondInput,
   BondPatch,
   BondView,
@@ -37,6 +39,7 @@ import type {
   EngineApi,
   HostInput,
   HostPatch,
+  HostReport,
   HostView,
   NetworkInput,
   NetworkPatch,
@@ -339,6 +342,9 @@ export class Engine implements EngineApi {
         message: h.appliedGeneration === null ? `generation ${h.generation} has not been applied by the host yet` : `host runs generation ${h.appliedGeneration}, the engine holds ${h.generation}`,
       });
     }
+    // The latest boot report: failed verification, fallback plan, kernel state unlike the plan.
+    const report = this.repo.getHostReport(h.id);
+    if (report) reasons.push(...reportSyncReasons(report, h.generation));
     return { ...h, syncReasons: reasons, cluster: cluster?.name ?? String(h.clusterId), inSync: reasons.length === 0 };
   }
 
@@ -805,6 +811,64 @@ export class Engine implements EngineApi {
       this.log?.info({ host: h.name, generation }, 'generation applied');
       return this.view(saved);
     });
+  }
+
+  recordReport(hostRef: Ref, input: BootReportInput): { host: HostView; report: HostReport } {
+    return this.repo.transaction(() => {
+      const h = this.host(hostRef);
+      if (!Number.isSafeInteger(input.generation) || input.generation < 0) {
+        throw invalid('GENERATION_INVALID', `host '${h.name}': generation ${input.generation} is not a whole number`, { host: h.name });
+      }
+      if (input.generation > h.generation) {
+        throw conflict('GENERATION_UNKNOWN', `host '${h.name}' reports generation ${input.generation}, but the engine holds generation ${h.generation}`, {
+          host: h.name,
+          generation: input.generation,
+          current: h.generation,
+        });
+      }
+      if (input.verified && !input.fallback) this.recordApplied(h.id, input.generation);
+      const observed = input.kernel ? observe(input.kernel) : null;
+      // Compared only with the plan the blade was given: the host's own, of its current generation.
+      let compared = false;
+      let differences: StoredReport['differences'] = [];
+      if (observed && !input.fallback && input.generation === h.generation) {
+        const cfg = this.repo.loadHostConfig(h.id);
+        if (!validateHost(cfg).some((v) => v.severity === 'error')) {
+          differences = diffState(planHost(cfg).state, observed);
+          compared = true;
+        }
+      }
+      const stored: StoredReport = {
+        bootId: input.bootId,
+        generation: input.generation,
+        verified: input.verified,
+        rolledBack: input.rolledBack,
+        fallback: input.fallback,
+        receivedAt: new Date().toISOString(),
+        checks: input.checks,
+        observed: observed !== null,
+        interfaces: observed?.interfaces ?? [],
+        routes: observed?.routes ?? [],
+        compared,
+        differences,
+      };
+      this.repo.saveHostReport(h.id, stored);
+      this.repo.appendHostEvent(h.id, 'report', { generation: input.generation, verified: input.verified, rolledBack: input.rolledBack, differences: differences.length });
+      if (differences.length) this.log?.warn({ host: h.name, generation: input.generation, differences: differences.length }, 'the blade reports a state unlike its plan');
+      const view = this.view(this.host(h.id));
+      return { host: view, report: this.reportView(view, stored) };
+    });
+  }
+
+  getHostReport(hostRef: Ref): HostReport {
+    const h = this.host(hostRef);
+    const stored = this.repo.getHostReport(h.id);
+    if (!stored) throw new TabulaError('not-found', 'REPORT_NOT_FOUND', `host '${h.name}' has sent no boot report yet`, { host: h.name });
+    return this.reportView(this.view(h), stored);
+  }
+
+  private reportView(view: HostView, stored: StoredReport): HostReport {
+    return { host: view.name, hostGeneration: view.generation, inSync: view.inSync, syncReasons: view.syncReasons, ...stored };
   }
 
   // ---------------------------------------------------------------- tokens

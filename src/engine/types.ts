@@ -20,6 +20,7 @@ import type {
 import type { Violation } from '../domain/errors.js';
 export type { InventoryChange, InventoryChangeKind } from '../domain/model.js';
 import type { HostPlan } from '../domain/plan-types.js';
+import type { KernelState, ReportCheck, StoredReport } from '../domain/observed.js';
 
 /** An object reference as given by a user: a numeric id ("12" or 12) or a name. */
 export type Ref = string | number;
@@ -153,6 +154,27 @@ export interface TokenCreated {
   token: string;
 }
 
+/** What a blade's boot report (POST /boot/{mac}/report) brings to the engine. */
+export interface BootReportInput {
+  bootId: number | null;
+  generation: number;
+  verified: boolean;
+  rolledBack: boolean;
+  /** The blade was handed the fallback plan, not the host's. */
+  fallback: boolean;
+  checks: ReportCheck[];
+  kernel?: KernelState | undefined;
+}
+
+/** GET /hosts/{host}/report: the stored report plus the host's sync state it leads to. */
+export interface HostReport extends StoredReport {
+  host: string;
+  /** The host's generation now (the report's may be older). */
+  hostGeneration: number;
+  inSync: boolean;
+  syncReasons: SyncReason[];
+}
+
 export interface EngineApi {
   listClusters(): Cluster[];
   getCluster(ref: Ref): Cluster;
@@ -204,6 +226,14 @@ export interface EngineApi {
    * than the host's is refused (GENERATION_UNKNOWN); an older one is recorded as is (the blade runs it).
    */
   recordApplied(host: Ref, generation: number): HostView;
+  /**
+   * Records a blade's boot report as the host's latest: applies it (recordApplied) when verified and
+   * not a fallback plan, reads the kernel state it carries and compares it with the plan. The host is
+   * in sync only when the report is verified, of the current generation and without differences.
+   */
+  recordReport(host: Ref, input: BootReportInput): { host: HostView; report: HostReport };
+  /** The host's latest boot report (REPORT_NOT_FOUND when it has none). */
+  getHostReport(host: Ref): HostReport;
 
   createToken(name: string): TokenCreated;
   listTokens(): { name: string; createdAt: string; lastUsedAt: string | null }[];

@@ -9,6 +9,7 @@ import type {
   LogicalNetwork,
   Nic,
 } from '../domain/model.js';
+import type { StoredReport } from '../domain/observed.js';
 
 export type NewCluster = Omit<Cluster, 'id' | 'createdAt' | 'updatedAt'>;
 export type NewNetwork = Omit<LogicalNetwork, 'id'>;
@@ -90,6 +91,10 @@ export interface Repository {
   touchToken(id: number): void;
   listTokens(): ApiTokenRecord[];
   deleteToken(name: string): boolean;
+
+  /** Replaces the host's latest boot report. */
+  saveHostReport(hostId: number, report: StoredReport): void;
+  getHostReport(hostId: number): StoredReport | undefined;
 
   appendHostEvent(hostId: number, kind: string, data: Record<string, unknown>): HostEvent;
   /** The newest `limit` events of a host, newest first. */

@@ -20,6 +20,7 @@ import type {
   Nic,
   SyncReason,
 } from '../domain/model.js';
+import type { StoredReport } from '../domain/observed.js';
 import { migrate } from './migrate.js';
 import type { ApiTokenRecord, HostEvent, HostFilter, NewCluster, NewHost, NewNetwork, Repository } from './repository.js';
 
@@ -103,6 +104,22 @@ interface TokenRow {
   hash: string;
   created_at: string;
   last_used_at: string | null;
+}
+
+interface ReportRow {
+  host_id: number;
+  boot_id: number | null;
+  generation: number;
+  verified: number;
+  rolled_back: number;
+  fallback: number;
+  received_at: string;
+  checks: string;
+  observed: number;
+  interfaces: string;
+  routes: string;
+  compared: number;
+  differences: string;
 }
 
 interface EventRow {
@@ -716,6 +733,47 @@ export class SqliteRepository implements Repository {
 
   deleteToken(name: string): boolean {
     return this.run('DELETE FROM api_tokens WHERE name = ?', name).changes > 0;
+  }
+
+  // ---------------------------------------------------------------- boot reports (005_reports.sql)
+
+  saveHostReport(hostId: number, r: StoredReport): void {
+    this.run(
+      `INSERT OR REPLACE INTO host_reports (host_id, boot_id, generation, verified, rolled_back, fallback, received_at, checks, observed, interfaces, routes, compared, differences)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      hostId,
+      r.bootId,
+      r.generation,
+      r.verified ? 1 : 0,
+      r.rolledBack ? 1 : 0,
+      r.fallback ? 1 : 0,
+      r.receivedAt,
+      JSON.stringify(r.checks),
+      r.observed ? 1 : 0,
+      JSON.stringify(r.interfaces),
+      JSON.stringify(r.routes),
+      r.compared ? 1 : 0,
+      JSON.stringify(r.differences),
+    );
+  }
+
+  getHostReport(hostId: number): StoredReport | undefined {
+    const r = this.one<ReportRow>('SELECT * FROM host_reports WHERE host_id = ?', hostId);
+    if (!r) return undefined;
+    return {
+      bootId: r.boot_id,
+      generation: r.generation,
+      verified: r.verified === 1,
+      rolledBack: r.rolled_back === 1,
+      fallback: r.fallback === 1,
+      receivedAt: r.received_at,
+      checks: JSON.parse(r.checks) as StoredReport['checks'],
+      observed: r.observed === 1,
+      interfaces: JSON.parse(r.interfaces) as StoredReport['interfaces'],
+      routes: JSON.parse(r.routes) as StoredReport['routes'],
+      compared: r.compared === 1,
+      differences: JSON.parse(r.differences) as StoredReport['differences'],
+    };
   }
 
   // ---------------------------------------------------------------- host events

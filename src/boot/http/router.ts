@@ -342,9 +342,19 @@ export function createBootServices(opts: BootServicesOptions): BootServices {
     // A verified fallback plan is not the host's configuration: it stays out of sync.
     const config = store.lastEventOfBoot(boot.bootId, 'config');
     const fallback = config?.data.fallback === true && config.data.generation === report.generation;
-    const after = report.verified && !fallback ? engine.recordApplied(boot.hostId, report.generation) : host;
     const checks = report.checks ?? [];
-    const failed = checks.filter((c) => !c.ok).map((c) => c.name);
+    // Stored as the host's latest report; sets appliedGeneration when verified (not for a fallback plan).
+    const recorded = engine.recordReport(boot.hostId, {
+      bootId: boot.bootId,
+      generation: report.generation,
+      verified: report.verified,
+      rolledBack: report.rolledBack ?? false,
+      fallback,
+      checks,
+      kernel: report.kernel,
+    });
+    const after = recorded.host;
+    const failed = checks.filter((c) => !c.ok && c.advisory !== true).map((c) => c.name);
     const data: Record<string, string | number | boolean | null> = {
       generation: report.generation,
       verified: report.verified,
