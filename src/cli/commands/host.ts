@@ -1,9 +1,11 @@
-// tabula host list | show | create | update | delete | check | nics | label | inventory | boots
+// tabula host list | show | create | update | delete | check | nics | label | inventory | boots | report
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
 import { TabulaError, type Violation } from '../../domain/errors.js';
 import { HOST_STATES, type CustomProperties, type HostState, type InventoryReport, type Nic } from '../../domain/model.js';
-import type { HostInput, HostPatch, HostView, ReconcileResult } from '../../engine/types.js';
+import type { HostInput, HostPatch, HostReport, HostView, ReconcileResult } from '../../engine/types.js';
+import type { InterfaceState } from '../../domain/plan-types.js';
+import { describeDifference } from '../../domain/observed.js';
 import type { BootRecord } from '../../store/boot-store.js';
 import { type Ctx, type Session, action } from '../context.js';
 import { type Column, cell, violationLines } from '../format.js';
@@ -186,6 +188,46 @@ export function bootsText(hostName: string, boots: readonly BootRecord[]): strin
     .join('\n');
 }
 
+const ifaceColumns: Column<InterfaceState>[] = [
+  { header: 'NAME', value: (i) => i.name },
+  { header: 'TYPE', value: (i) => i.type },
+  { header: 'STATE', value: (i) => i.state },
+  { header: 'MTU', value: (i) => i.mtu, align: 'right' },
+  { header: 'CONTROLLER', value: (i) => i.controller },
+  { header: 'BOND MODE', value: (i) => i['link-aggregation']?.mode },
+  { header: 'MIIMON', value: (i) => i['link-aggregation']?.options.miimon, align: 'right' },
+  { header: 'VLAN', value: (i) => (i.vlan ? `${i.vlan.id}@${i.vlan['base-iface']}` : null) },
+  { header: 'PORTS', value: (i) => i['link-aggregation']?.port ?? i.bridge?.port.map((p) => p.name) },
+  { header: 'ADDRESSES', value: (i) => [...(i.ipv4.address ?? []), ...(i.ipv6.address ?? [])].map((a) => `${a.ip}/${a['prefix-length']}`) },
+];
+
+/** The latest boot report: summary, the kernel's interfaces, the checks, the differences from the plan. */
+export function reportText(ctx: Ctx, r: HostReport): string {
+  let out = ctx.fields([
+    ['host', r.host],
+    ['generation', r.hostGeneration === r.generation ? r.generation : `${r.generation} (the host is at ${r.hostGeneration})`],
+    ['received', r.receivedAt],
+    ['boot', r.bootId],
+    ['verified', r.verified],
+    ['rolled back', r.rolledBack],
+    ['fallback plan', r.fallback],
+    ['in sync', r.inSync],
+  ]);
+  out += '\ninterfaces (as the kernel held them):\n';
+  out += r.observed ? ctx.table(ifaceColumns, r.interfaces) : '  (the blade sent no kernel state)\n';
+  out += '\nchecks:\n';
+  out += r.checks.length ? ctx.table([
+    { header: 'CHECK', value: (c: HostReport['checks'][number]) => c.name },
+    { header: 'OK', value: (c: HostReport['checks'][number]) => (c.ok ? 'ok' : c.advisory ? 'FAILED (advisory)' : 'FAILED') },
+    { header: 'DETAIL', value: (c: HostReport['checks'][number]) => c.detail },
+  ], r.checks) : '  (none)\n';
+  out += '\ndifferences from the plan:\n';
+  if (!r.compared) out += '  (not compared: no kernel state, a fallback plan, or an older generation)\n';
+  else out += r.differences.length ? r.differences.map((d) => `  ${describeDifference(d)}\n`).join('') : '  none\n';
+  if (r.syncReasons.length) out += `\nout of sync:\n${r.syncReasons.map((x) => `  ${x.code}: ${x.message}\n`).join('')}`;
+  return out;
+}
+
 function parseLimit(value: string): number {
   const n = parseInteger(value);
   if (n < 1 || n > 100) throw new InvalidArgumentError(`'${value}' is not between 1 and 100.`);
@@ -341,6 +383,17 @@ export function registerHost(program: Command, session: Session): void {
         const h = ctx.engine().getHost(ref as string);
         const boots = ctx.bootTimeline().listBoots(h.id, o.limit);
         ctx.print(boots, () => bootsText(h.name, boots));
+      }),
+    );
+
+  host
+    .command('report')
+    .description("a host's latest boot report: the interfaces its kernel held, the checks, the differences from the plan")
+    .argument('<host>', 'host name or id')
+    .action(
+      action(session, (ctx, [ref]) => {
+        const r = ctx.engine().getHostReport(ref as string);
+        ctx.print(r, () => reportText(ctx, r));
       }),
     );
 }
