@@ -12,6 +12,7 @@ import {
   attachmentPatchSchema,
   bondInputSchema,
   bondPatchSchema,
+  bootFilesPatchSchema,
   clusterInputSchema,
   clusterPatchSchema,
   hostInputSchema,
@@ -30,6 +31,7 @@ import {
   templateSaveSchema,
 } from './schemas.js';
 import { TabulaError } from '../domain/errors.js';
+import { bootFileServiceOf } from '../boot/dhcp/boot-files.js';
 import { type PinTargetRef, templateServiceOf } from '../templates/service.js';
 
 export const API_PREFIX = '/api/v1';
@@ -405,6 +407,50 @@ export const routes: readonly Route[] = [
       if (!bootTimeline) throw new ApiError(503, 'BOOT_TIMELINE_UNAVAILABLE', 'this server does not run the boot services, so it keeps no boot timeline');
       return bootTimeline.listBoots(host.id, query.limit ?? 10);
     },
+  }),
+
+  // Boot file overrides (issue 3, "PXE"): the DHCP arch map per cluster and per host.
+  route({
+    method: 'get',
+    path: '/clusters/{cluster}/boot-files',
+    operationId: 'getClusterBootFiles',
+    summary: "The cluster's replacements of the DHCP boot file map",
+    tag: 'boots',
+    status: 200,
+    response: one('{ cluster, files }: keys bios, uefiX64, uefiIa32, arm64, arm32 (TFTP names), httpBootUrl, httpScriptUrl.'),
+    handler: ({ engine, params }) => bootFileServiceOf(engine).clusterFiles(params.cluster),
+  }),
+  route({
+    method: 'patch',
+    path: '/clusters/{cluster}/boot-files',
+    operationId: 'updateClusterBootFiles',
+    summary: 'Set (string) or remove (null) boot file entries of a cluster; its hosts inherit them',
+    tag: 'boots',
+    body: bootFilesPatchSchema,
+    status: 200,
+    response: one('{ cluster, files } after the change.'),
+    handler: ({ engine, params, body }) => bootFileServiceOf(engine).patchCluster(params.cluster, body),
+  }),
+  route({
+    method: 'get',
+    path: '/hosts/{host}/boot-files',
+    operationId: 'getHostBootFiles',
+    summary: "The host's own boot file entries and the effective ones (cluster, then host)",
+    tag: 'boots',
+    status: 200,
+    response: one('{ host, cluster, files, effective }.'),
+    handler: ({ engine, params }) => bootFileServiceOf(engine).hostFiles(params.host),
+  }),
+  route({
+    method: 'patch',
+    path: '/hosts/{host}/boot-files',
+    operationId: 'updateHostBootFiles',
+    summary: 'Set (string) or remove (null) boot file entries of one host, over its cluster',
+    tag: 'boots',
+    body: bootFilesPatchSchema,
+    status: 200,
+    response: one('{ host, cluster, files, effective } after the change.'),
+    handler: ({ engine, params, body }) => bootFileServiceOf(engine).patchHost(params.host, body),
   }),
 
   route({

@@ -3,6 +3,7 @@
 // domain rules (VLAN and MTU ranges, name patterns, ...) stay in the engine, which reports each with
 // its own code.
 import { z } from 'zod';
+import { BOOT_FILE_KEYS, type BootFileKey } from '../boot/dhcp/boot-files.js';
 import { HOST_STATES, LACP_RATES, NETWORK_ROLES, XMIT_HASH_POLICIES } from '../domain/model.js';
 import { MAX_REPORTED_NICS } from '../domain/reconcile.js';
 import { MAX_TEMPLATE_BYTES } from '../templates/service.js';
@@ -76,6 +77,13 @@ export const clusterPatchSchema = z.strictObject({
   isDefault: z.boolean().optional(),
   defaults: clusterDefaultsSchema.optional(),
 });
+
+// ------------------------------------------------------------------ boot files
+
+/** A string sets the entry, null removes it; the values' rules are the boot file service's (BOOT_FILE_INVALID). */
+export const bootFilesPatchSchema = z.strictObject(
+  Object.fromEntries(BOOT_FILE_KEYS.map((k) => [k, z.string().nullable().optional()])) as Record<BootFileKey, z.ZodOptional<z.ZodNullable<z.ZodString>>>,
+);
 
 // ------------------------------------------------------------------ hosts
 

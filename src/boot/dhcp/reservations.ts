@@ -11,6 +11,8 @@
 import { normalizeMac } from '../../domain/net.js';
 import type { EngineApi } from '../../engine/types.js';
 import { isIpv4 } from './ip.js';
+import type { BootFileIndex, BootFileMap } from './boot-files.js';
+import type { BootTargets } from './pxe.js';
 import type { Reservation, ReservationSource } from './server-logic.js';
 
 export interface EngineReservationsOptions {
@@ -20,6 +22,8 @@ export interface EngineReservationsOptions {
   now?: () => number;
   /** Told about an address claimed by more than one host, once until the set of claimants changes. */
   onConflict?: (conflict: ReservationConflict) => void;
+  /** Per-cluster and per-host boot file overrides (BootFileStore.all), read once per index build. */
+  bootFiles?: () => BootFileIndex;
 }
 
 export interface ReservationConflict {
@@ -29,6 +33,8 @@ export interface ReservationConflict {
 
 interface Index {
   byMac: Map<string, Reservation>;
+  /** Effective boot file overrides by boot MAC (cluster entries, then the host's). */
+  bootByMac: Map<string, BootFileMap>;
   byIp: Map<string, string>;
   builtAt: number;
 }
@@ -40,6 +46,7 @@ export class EngineReservations implements ReservationSource {
   private readonly refreshMs: number;
   private readonly now: () => number;
   private readonly onConflict: ((c: ReservationConflict) => void) | undefined;
+  private readonly bootFiles: (() => BootFileIndex) | undefined;
   private index: Index | undefined;
   private reported = new Set<string>();
 
@@ -48,6 +55,7 @@ export class EngineReservations implements ReservationSource {
     this.refreshMs = opts.refreshMs ?? 2000;
     this.now = opts.now ?? Date.now;
     this.onConflict = opts.onConflict;
+    this.bootFiles = opts.bootFiles;
   }
 
   lookup(mac: string): Reservation | undefined {
@@ -57,6 +65,11 @@ export class EngineReservations implements ReservationSource {
 
   macFor(ip: string): string | undefined {
     return this.current().byIp.get(ip);
+  }
+
+  bootFor(mac: string): Partial<BootTargets> | undefined {
+    const norm = normalizeMac(mac);
+    return norm === null ? undefined : this.current().bootByMac.get(norm);
   }
 
   /** Forget the index: the next lookup rebuilds it (e.g. after a write the caller knows about). */
@@ -79,8 +92,14 @@ export class EngineReservations implements ReservationSource {
   private build(t: number): Index {
     const candidates: Candidate[] = [];
     const mgmtByCluster = new Map<number, number | null>();
+    const files = this.bootFiles?.();
+    const bootByMac = new Map<string, BootFileMap>();
     for (const host of this.engine.listHosts()) {
       if (host.bootMac === null) continue;
+      if (files) {
+        const merged = { ...files.clusters.get(host.clusterId), ...files.hosts.get(host.id) };
+        if (Object.keys(merged).length > 0) bootByMac.set(host.bootMac, merged);
+      }
       let mgmt = mgmtByCluster.get(host.clusterId);
       if (mgmt === undefined) {
         const n = this.engine.listNetworks(host.clusterId).find((x) => x.role === 'management');
@@ -119,6 +138,6 @@ export class EngineReservations implements ReservationSource {
       byIp.set(ip, c.mac);
     }
     this.reported = conflicts;
-    return { byMac, byIp, builtAt: t };
+    return { byMac, bootByMac, byIp, builtAt: t };
   }
 }

@@ -92,6 +92,8 @@ export interface ReservationSource {
   lookup(mac: string): Reservation | undefined;
   /** MAC an address is reserved for. Lets the pool skip reserved addresses inside the dynamic range. */
   macFor?(ip: string): string | undefined;
+  /** Boot file overrides of the host (and its cluster) booting from `mac`, reserved address or not. */
+  bootFor?(mac: string): Partial<BootTargets> | undefined;
 }
 
 export interface Endpoint {
@@ -580,7 +582,12 @@ export class DhcpResponder {
     reservation: Reservation | undefined,
     pxeReply: boolean,
   ): { choice: BootChoice | null; options: OptionEntry[]; file: string } {
-    const cfg: BootConfig = reservation?.boot ? { ...this.config.bootConfig, override: { ...this.config.bootConfig.override, ...reservation.boot } } : this.config.bootConfig;
+    // Server defaults, then the host's cluster and host overrides, then the reservation's own.
+    const known = this.reservations?.bootFor?.(p.chaddr);
+    const cfg: BootConfig =
+      reservation?.boot || known
+        ? { ...this.config.bootConfig, override: { ...this.config.bootConfig.override, ...known, ...reservation?.boot } }
+        : this.config.bootConfig;
     const choice = chooseBootFile(client, cfg);
     const options: OptionEntry[] = [];
     if (client.httpBoot && !client.ipxe) options.push(vendorClassOption('HTTPClient'));

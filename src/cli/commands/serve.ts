@@ -14,6 +14,7 @@ import { type Command, Option } from 'commander';
 import type { Router } from 'express';
 import { dhcpMetrics, instrumentDhcp } from '../../boot/dhcp/instrument.js';
 import { DEFAULT_BOOT_FILES } from '../../boot/dhcp/pxe.js';
+import { BootFileStore } from '../../boot/dhcp/boot-files.js';
 import { EngineReservations } from '../../boot/dhcp/reservations.js';
 import { DhcpResponder } from '../../boot/dhcp/server-logic.js';
 import type { DhcpServerConfig } from '../../boot/dhcp/server-logic.js';
@@ -328,7 +329,9 @@ async function serve(ctx: Ctx, options: ServeOptions): Promise<void> {
 
     if (dhcp && sockets) {
       const dlog = logger.child({ service: 'dhcp' });
+      const bootFiles = new BootFileStore(sc.repo.db);
       const reservations = new EngineReservations(sc.engine, {
+        bootFiles: () => bootFiles.all(),
         onConflict: (c) => dlog.warn({ ip: c.ip, hosts: c.hosts }, 'address reserved by several hosts: reserved for none of them'),
       });
       const config: DhcpServerConfig = {
