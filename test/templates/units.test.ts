@@ -53,6 +53,12 @@ describe('sandbox', () => {
     expect(checkTemplateSource(env, '{{#each a}}{{/if}}')).toMatchObject({ line: 1 });
   });
 
+  it('reads kebab-case keys with the segment-literal syntax docs/templates.md shows', () => {
+    const ctx = { plan: { state: { 'dns-resolver': { config: { server: ['10.0.0.53', '10.0.0.54'] } } } } };
+    const t = compileTemplate<typeof ctx>(createTemplateEnv(), '{{#each plan.state.[dns-resolver].config.server}}{{shq this}} {{/each}}', 't');
+    expect(t.render(ctx)).toBe("'10.0.0.53' '10.0.0.54' ");
+  });
+
   it('keeps prototype properties out of reach', () => {
     // With prototype access off, Handlebars resolves these to nothing instead of the Function constructor.
     for (const src of ['{{plan.constructor}}', '{{plan.__proto__}}', '{{#with plan.constructor}}{{name}}{{/with}}', '{{lookup plan "constructor"}}']) {

@@ -1,0 +1,279 @@
+// The variables each template sees, described next to their TypeScript types: Fields<T> requires an
+// entry for every key of T (recursively), so adding a field to a context or to HostPlan without
+// documenting it here fails to compile. docs/templates.md is generated from this (variablesMarkdown),
+// and test/templates/docs.test.ts fails when the file is stale.
+import type { TemplateName } from '../store/template-store.js';
+import { type TemplateContexts, TEMPLATE_INFO } from './service.js';
+
+type Primitive = string | number | boolean | null | undefined;
+
+interface Base {
+  /** As a reader of the template should think of it, e.g. `string`, `'up' | 'down'`, `number | null`. */
+  type: string;
+  doc: string;
+}
+
+type Variants<E extends { op: string }> = { [O in E['op']]: { doc: string; fields: Fields<Omit<Extract<E, { op: O }>, 'op'>> } };
+
+/** The description of one value of type V. */
+export type FieldDoc<V> = [NonNullable<V>] extends [Primitive]
+  ? Base
+  : [NonNullable<V>] extends [readonly (infer E)[]]
+    ? [E] extends [Primitive]
+      ? Base
+      : [E] extends [{ op: string }]
+        ? Base & { variants: Variants<E> }
+        : Base & { items: Fields<E> }
+    : string extends keyof NonNullable<V>
+      ? [NonNullable<V>[string & keyof NonNullable<V>]] extends [Primitive | readonly Primitive[]]
+        ? Base
+        : Base & { values: Fields<NonNullable<V>[string & keyof NonNullable<V>]> }
+      : Base & { fields: Fields<NonNullable<V>> };
+
+/** One entry per key of T, optional keys included. */
+export type Fields<T> = { [K in keyof T]-?: FieldDoc<T[K]> };
+
+const ipState = (family: 4 | 6): FieldDoc<{ enabled: boolean; dhcp?: boolean; address?: { ip: string; 'prefix-length': number }[] }> => ({
+  type: 'object',
+  doc: `IPv${family} configuration of the device.`,
+  fields: {
+    enabled: { type: 'boolean', doc: `IPv${family} is configured on this device.` },
+    dhcp: { type: 'boolean?', doc: 'Addresses come from DHCP.' },
+    address: {
+      type: 'array?',
+      doc: 'Static addresses.',
+      items: { ip: { type: 'string', doc: 'The address.' }, 'prefix-length': { type: 'number', doc: 'Prefix length.' } },
+    },
+  },
+});
+
+export const TEMPLATE_VARIABLES: { readonly [N in TemplateName]: Fields<TemplateContexts[N]> } = {
+  'boot.ipxe': {
+    publicUrl: { type: 'string', doc: 'The URL blades reach the server at (serve --public-url), without a trailing slash.' },
+    retrySeconds: { type: 'number', doc: 'Seconds to wait before asking again when the server has no script for the blade.' },
+  },
+  'host.ipxe': {
+    publicUrl: { type: 'string', doc: 'The URL blades reach the server at, without a trailing slash.' },
+    mac: { type: 'string', doc: 'The MAC the blade booted from, hyphenated (52-54-00-ab-cd-ef), as in the boot URLs.' },
+    token: { type: 'string', doc: "This boot's token (previews show PREVIEW-BOOT-TOKEN). Goes on the kernel command line as tabula.token." },
+    kernelArgs: { type: 'string', doc: 'Extra kernel arguments (default: console=ttyS0 panic=-1).' },
+    host: {
+      type: 'object',
+      doc: 'The host the MAC belongs to (enrolled on first boot).',
+      fields: {
+        name: { type: 'string', doc: 'Host name.' },
+        generation: { type: 'number', doc: "The host's configuration generation." },
+      },
+    },
+  },
+  'apply.sh': {
+    plan: {
+      type: 'object',
+      doc: "The host's plan (what `tabula plan HOST` prints), or the fallback plan when its configuration is invalid.",
+      fields: {
+        apiVersion: { type: "'tabula/v1'", doc: 'Plan format version.' },
+        host: { type: 'string', doc: 'Host name.' },
+        cluster: { type: 'string', doc: 'Cluster name.' },
+        generation: { type: 'number', doc: 'The generation this plan realises; the blade reports it back.' },
+        bootInterface: { type: 'string | null', doc: "The boot NIC's kernel name when the plan was computed." },
+        state: {
+          type: 'object',
+          doc: 'Desired state, nmstate-shaped (kebab-case keys: use `[key-name]` or `lookup` in Handlebars).',
+          fields: {
+            interfaces: {
+              type: 'array',
+              doc: 'Every device of the plan.',
+              items: {
+                name: { type: 'string', doc: 'Kernel name.' },
+                type: { type: "'ethernet' | 'bond' | 'vlan' | 'linux-bridge'", doc: 'Device kind.' },
+                state: { type: "'up' | 'down'", doc: 'Administrative state.' },
+                description: { type: 'string?', doc: 'Which logical network(s) this device realises.' },
+                mtu: { type: 'number', doc: 'MTU.' },
+                'mac-address': { type: 'string?', doc: 'MAC to set (bonds with a fixed MAC).' },
+                controller: { type: 'string?', doc: 'The bond or bridge this device is a port of.' },
+                'link-aggregation': {
+                  type: 'object?',
+                  doc: 'Bond settings (bonds only).',
+                  fields: {
+                    mode: { type: 'string', doc: 'Kernel bond mode (active-backup, 802.3ad, ...).' },
+                    port: { type: 'string[]', doc: 'Member NIC names.' },
+                    options: { type: 'record', doc: 'Bond options by kernel name (miimon, lacp_rate, ...).' },
+                  },
+                },
+                vlan: {
+                  type: 'object?',
+                  doc: 'VLAN settings (VLAN devices only).',
+                  fields: { 'base-iface': { type: 'string', doc: 'The device the VLAN sits on.' }, id: { type: 'number', doc: 'VLAN id.' } },
+                },
+                bridge: {
+                  type: 'object?',
+                  doc: 'Bridge settings (bridges only).',
+                  fields: {
+                    options: {
+                      type: 'object',
+                      doc: 'Bridge options.',
+                      fields: {
+                        stp: { type: 'object', doc: 'Spanning tree.', fields: { enabled: { type: 'boolean', doc: 'STP on.' } } },
+                        'forward-delay': { type: 'number', doc: 'Forward delay (seconds).' },
+                      },
+                    },
+                    port: { type: 'array', doc: 'Bridge ports.', items: { name: { type: 'string', doc: 'Port device name.' } } },
+                  },
+                },
+                ipv4: ipState(4),
+                ipv6: ipState(6),
+                'custom-properties': { type: 'record?', doc: 'Attachment custom properties (ethtool, sysctl, ...), untouched.' },
+              },
+            },
+            routes: {
+              type: 'object',
+              doc: 'Routes.',
+              fields: {
+                config: {
+                  type: 'array',
+                  doc: 'One entry per route.',
+                  items: {
+                    destination: { type: 'string', doc: 'Destination prefix (0.0.0.0/0 for the default route).' },
+                    'next-hop-address': { type: 'string', doc: 'Gateway.' },
+                    'next-hop-interface': { type: 'string', doc: 'Outgoing device.' },
+                  },
+                },
+              },
+            },
+            'dns-resolver': {
+              type: 'object',
+              doc: 'DNS.',
+              fields: {
+                config: {
+                  type: 'object',
+                  doc: 'Resolver configuration.',
+                  fields: { server: { type: 'string[]', doc: 'Name servers.' }, search: { type: 'string[]', doc: 'Search domains.' } },
+                },
+              },
+            },
+            networks: {
+              type: 'record',
+              doc: 'Where each logical network lands, by network name.',
+              values: {
+                role: { type: 'string', doc: 'management, vm, storage, display, migration or other.' },
+                vlan: { type: 'number | null', doc: 'VLAN id, null when untagged.' },
+                mtu: { type: 'number', doc: 'MTU.' },
+                bridged: { type: 'boolean', doc: 'Realised through a bridge.' },
+                interface: { type: 'string', doc: "The device that carries the network's addresses." },
+                base: { type: 'string', doc: 'The NIC or bond underneath.' },
+              },
+            },
+            'custom-properties': { type: 'record', doc: 'Host custom properties, untouched.' },
+          },
+        },
+        steps: {
+          type: 'array',
+          doc: 'The ordered steps that build the state from a bare kernel; each has an `op` and the fields below.',
+          variants: {
+            'load-modules': { doc: 'Load kernel modules.', fields: { modules: { type: 'string[]', doc: 'Module names.' } } },
+            'link-down': { doc: 'Take a device down.', fields: { iface: { type: 'string', doc: 'Device.' } } },
+            'bond-create': {
+              doc: 'Create a bond with its mode and every option at creation.',
+              fields: {
+                iface: { type: 'string', doc: 'Bond name.' },
+                mode: { type: 'string', doc: 'Kernel bond mode.' },
+                options: { type: 'record', doc: 'Options by kernel name, as strings.' },
+              },
+            },
+            'bond-add-port': { doc: 'Enslave a NIC to a bond.', fields: { iface: { type: 'string', doc: 'Bond.' }, port: { type: 'string', doc: 'NIC.' } } },
+            'vlan-create': {
+              doc: 'Create a VLAN device.',
+              fields: { iface: { type: 'string', doc: 'VLAN device.' }, base: { type: 'string', doc: 'Base device.' }, id: { type: 'number', doc: 'VLAN id.' } },
+            },
+            'bridge-create': {
+              doc: 'Create a bridge.',
+              fields: { iface: { type: 'string', doc: 'Bridge.' }, stp: { type: 'boolean', doc: 'STP on.' }, forwardDelay: { type: 'number', doc: 'Forward delay.' } },
+            },
+            'bridge-add-port': { doc: 'Add a port to a bridge.', fields: { iface: { type: 'string', doc: 'Bridge.' }, port: { type: 'string', doc: 'Port device.' } } },
+            'link-mtu': { doc: 'Set the MTU.', fields: { iface: { type: 'string', doc: 'Device.' }, mtu: { type: 'number', doc: 'MTU.' } } },
+            'link-mac': { doc: 'Set the MAC address.', fields: { iface: { type: 'string', doc: 'Device.' }, mac: { type: 'string', doc: 'MAC.' } } },
+            'link-up': { doc: 'Bring a device up.', fields: { iface: { type: 'string', doc: 'Device.' } } },
+            'addr-add': {
+              doc: 'Add a static address.',
+              fields: {
+                iface: { type: 'string', doc: 'Device.' },
+                family: { type: '4 | 6', doc: 'Address family.' },
+                address: { type: 'string', doc: 'Address.' },
+                prefix: { type: 'number', doc: 'Prefix length.' },
+              },
+            },
+            dhcp: { doc: 'Run DHCP on a device.', fields: { iface: { type: 'string', doc: 'Device.' }, family: { type: '4', doc: 'Address family.' } } },
+            'route-add': {
+              doc: 'Add a route.',
+              fields: { destination: { type: 'string', doc: 'Prefix.' }, via: { type: 'string', doc: 'Gateway.' }, iface: { type: 'string', doc: 'Device.' } },
+            },
+            dns: { doc: 'Write the resolver configuration.', fields: { servers: { type: 'string[]', doc: 'Name servers.' }, search: { type: 'string[]', doc: 'Search domains.' } } },
+            custom: {
+              doc: 'Apply a custom property (tabula_custom in the shipped script).',
+              fields: {
+                scope: { type: "'host' | 'interface'", doc: 'Host or interface property.' },
+                iface: { type: 'string | null', doc: 'Device for interface properties.' },
+                key: { type: 'string', doc: 'Property key (e.g. sysctl/net.ipv4.ip_forward).' },
+                value: { type: 'string', doc: 'Value.' },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
+// ---------------------------------------------------------------- markdown
+
+interface AnyDoc {
+  type: string;
+  doc: string;
+  fields?: Record<string, AnyDoc>;
+  items?: Record<string, AnyDoc>;
+  values?: Record<string, AnyDoc>;
+  variants?: Record<string, { doc: string; fields: Record<string, AnyDoc> }>;
+}
+
+const esc = (s: string): string => s.replace(/\|/g, '\\|');
+/** Handlebars path segment: kebab-case keys need the segment-literal syntax. */
+const seg = (k: string): string => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? k : `[${k}]`);
+
+function rows(prefix: string, fields: Record<string, AnyDoc>, out: string[]): void {
+  for (const [k, d] of Object.entries(fields)) {
+    const path = `${prefix}${prefix ? '.' : ''}${seg(k)}`;
+    out.push(`| \`${path}\` | \`${esc(d.type)}\` | ${esc(d.doc)} |`);
+    if (d.fields) rows(path, d.fields, out);
+    if (d.items) rows(`${path}[]`, d.items, out);
+    if (d.values) rows(`${path}.<name>`, d.values, out);
+  }
+}
+
+/** The reference section of docs/templates.md: one table per template, and the plan step variants. */
+export function variablesMarkdown(): string {
+  const out: string[] = [];
+  for (const name of Object.keys(TEMPLATE_VARIABLES) as TemplateName[]) {
+    const info = TEMPLATE_INFO[name];
+    out.push(`### \`${name}\` (templates/${info.file})`, '', info.description, '', '| Variable | Type | Meaning |', '| --- | --- | --- |');
+    const fields = TEMPLATE_VARIABLES[name] as unknown as Record<string, AnyDoc>;
+    rows('', fields, out);
+    const variantsOf = (f: Record<string, AnyDoc>, prefix: string): void => {
+      for (const [k, d] of Object.entries(f)) {
+        const path = `${prefix}${prefix ? '.' : ''}${seg(k)}`;
+        if (d.variants) {
+          out.push('', `Each element of \`${path}\` has \`op\` set to one of:`, '', '| `op` | Fields | Meaning |', '| --- | --- | --- |');
+          for (const [op, v] of Object.entries(d.variants)) {
+            const list = Object.entries(v.fields)
+              .map(([fk, fd]) => `\`${seg(fk)}\`: \`${esc(fd.type)}\``)
+              .join(', ');
+            out.push(`| \`${op}\` | ${list} | ${esc(v.doc)} |`);
+          }
+        }
+        if (d.fields) variantsOf(d.fields, path);
+      }
+    };
+    variantsOf(fields, '');
+    out.push('');
+  }
+  return out.join('\n');
+}
