@@ -84,7 +84,11 @@ sleep 2
 wait_for() {
   local mac=$1 type=$2 secs=$3 i
   for ((i = 0; i < secs * 2; i++)); do
-    python3 "$HERE/pcap.py" has "$PCAP" "$mac" "$type" && return 0
+    local at
+    if at=$(python3 "$HERE/pcap.py" has "$PCAP" "$mac" "$type"); then
+      echo "$mac: message type $type at +$(python3 -c "print(f'{$at - $QEMU_START:.1f}')") s from the start of the guests"
+      return 0
+    fi
     sleep 0.5
   done
   echo "capture.sh: no message type $type from $mac within ${secs}s" >&2
@@ -109,6 +113,7 @@ qemu_guest() { # TAG MAC EXTRA-DEVICE-OPTS [FIRMWARE ARGS...]
   PIDS+=($!)
   eval "QEMU_PID_$tag=$!"
 }
+QEMU_START=$(date +%s.%N)
 cp "$OVMF_VARS" "$WORK/vars-e1.fd"
 cp "$OVMF_VARS" "$WORK/vars-e2.fd"
 uefi() { echo "-drive if=pflash,format=raw,readonly=on,file=$OVMF_CODE -drive if=pflash,format=raw,file=$WORK/vars-$1.fd"; }
@@ -134,7 +139,7 @@ kill "$DHCLIENT"
 
 QEMU_VER="QEMU $(ver qemu-system-x86) -accel tcg -m 256"
 ROM="ROM /usr/lib/ipxe/qemu/efi-virtio.rom from ipxe-qemu $(ver ipxe-qemu)"
-for m in 52:54:00:c0:00:b1 52:54:00:c0:00:e1 52:54:00:c0:00:e2; do wait_for "$m" 3 240; done
+for m in 52:54:00:c0:00:b1 52:54:00:c0:00:e1 52:54:00:c0:00:e2; do wait_for "$m" 1 240; wait_for "$m" 3 240; done
 # shellcheck disable=SC2154
 kill "$QEMU_PID_b1" "$QEMU_PID_e1" "$QEMU_PID_e2"
 

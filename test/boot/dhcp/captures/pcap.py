@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Reads the DHCP datagrams out of a classic pcap file (Ethernet, as tcpdump -w writes on a bridge).
 
-  pcap.py has PCAP MAC TYPE            exit 0 when the client MAC sent a message of that type
+  pcap.py has PCAP MAC TYPE            exit 0 when the client MAC sent a message of that type, and
+                                       print when (epoch seconds, from the capture)
   pcap.py extract PCAP MAC TYPE OUT [NOTE...]
                                        writes the first such datagram as a .hex fixture: '#' header
                                        lines (NOTE lines, then addressing and size), then the UDP
@@ -80,7 +81,11 @@ def find(path, mac, mtype):
 
 def main(argv):
     if len(argv) >= 4 and argv[0] == "has":
-        return 0 if find(argv[1], argv[2], int(argv[3])) else 1
+        hit = find(argv[1], argv[2], int(argv[3]))
+        if hit is None:
+            return 1
+        print(f"{hit[0] + hit[1] / 1e6:.3f}")
+        return 0
     if len(argv) >= 5 and argv[0] == "extract":
         hit = find(argv[1], argv[2], int(argv[3]))
         if hit is None:
