@@ -11,15 +11,22 @@
 //      on the management NIC is applied and verified with a lease;
 //   5. a blade left running (no tabula.once) applies a new generation from scratch when the server
 //      hands one out, and keeps its network while the server is down.
+// Tests 1 and 2 take their apply script from a real engine behind the real boot services (in this
+// process, engine-blade.ts), and hand the blade's report to the real POST /boot/{mac}/report: the
+// engine's stored report (GET /api/v1/hosts/{host}/report) must show the kernel state as planned.
+// The stand-in server only carries the bytes across the namespace boundary.
 // Needs root, qemu-system-x86 and python3; skipped with the reason otherwise. Artefacts of every run
 // (serial console, server log, apply script, inventory, reports) stay in node_modules/.cache/tabula-image.
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { inventoryReportSchema } from '../../src/api/schemas.js';
 import { bootReportSchema } from '../../src/boot/http/router.js';
 import type { HostConfig } from '../../src/domain/model.js';
 import { planHost } from '../../src/domain/plan.js';
 import { renderApplyScript } from '../../src/templates/apply.js';
 import { attachOnBond, attachOnNic, bond, hostConfig, network, nic } from '../support/builders.js';
+import type { HostReport } from '../../src/engine/types.js';
+import { type BootHarness, hyp, send, startBootHarness, tokenOf } from '../boot/http/helpers.js';
+import { type SeededBlade, seedBlade } from './engine-blade.js';
 import { BladeRun, type Report, VLAN_SERVER_IP, buildImage, imageUnavailable, mac } from './harness.js';
 
 const skip = imageUnavailable();
@@ -37,6 +44,23 @@ function bladeConfig(opts: { generation?: number; miimon?: number } = {}): HostC
   cfg.bonds = [bond(1, 'bond0', 'active-backup', [mac(1), mac(2)], { miimon: opts.miimon ?? 100, primary: 'eth0' })];
   cfg.attachments = [attachOnBond(mgmt, 1, { method: 'static', address: BLADE_IP, prefix: 24, gateway: VLAN_SERVER_IP })];
   return cfg;
+}
+
+/** A boot of the blade on the engine side: a fresh boot token and the apply script the engine renders. */
+async function engineBoot(h: BootHarness, blade: SeededBlade): Promise<{ token: string; script: string; generation: number }> {
+  const token = tokenOf((await send(h, 'GET', `/boot/${hyp(blade.mac)}/ipxe`)).text);
+  const config = await send(h, 'GET', `/boot/${hyp(blade.mac)}/config`, { token });
+  if (config.status !== 200) throw new Error(`config ${config.status}: ${config.text}`);
+  return { token, script: config.text, generation: Number(config.headers.get('x-tabula-generation')) };
+}
+
+/** The report the blade sent, through the engine's real report handler; then the engine's stored report. */
+async function engineReport(h: BootHarness, blade: SeededBlade, token: string, report: Report): Promise<HostReport> {
+  const posted = await send(h, 'POST', `/boot/${hyp(blade.mac)}/report`, { token, json: report });
+  if (posted.status !== 200) throw new Error(`report ${posted.status}: ${posted.text}`);
+  const stored = await send(h, 'GET', `/api/v1/hosts/${blade.name}/report`, { token: h.adminToken });
+  if (stored.status !== 200) throw new Error(`GET report ${stored.status}: ${stored.text}`);
+  return stored.json as HostReport;
 }
 
 function check(report: Report, name: string): { name: string; ok: boolean; detail?: string } {
@@ -58,11 +82,20 @@ async function explained<T>(run: BladeRun, fn: () => T | Promise<T>): Promise<T>
 
 d('stateless boot image, direct QEMU boot', () => {
   let run: BladeRun | null = null;
+  let engine: BootHarness | null = null;
+  let blade: SeededBlade;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     const out = buildImage();
     if (process.env['TABULA_IMAGE_VERBOSE']) console.log(out);
+    engine = await startBootHarness({ withArtefacts: false });
+    // The VLAN's server address answers pings: an advisory peer check that passes.
+    blade = await seedBlade(engine, { peers: VLAN_SERVER_IP });
   }, 900_000);
+
+  afterAll(async () => {
+    await engine?.close();
+  });
 
   afterEach(async () => {
     await run?.close();
@@ -70,7 +103,9 @@ d('stateless boot image, direct QEMU boot', () => {
   });
 
   it('applies bond + VLAN 100 + bridge MTU 9000, verifies it and reports over the new network', async () => {
-    run = new BladeRun({ label: 'verified', script: renderApplyScript(planHost(bladeConfig())), vlanPort: true, kernelArgs: 'tabula.once=1 tabula.reach=20' });
+    const e = engine as BootHarness;
+    const boot = await engineBoot(e, blade);
+    run = new BladeRun({ label: 'verified', script: boot.script, vlanPort: true, kernelArgs: 'tabula.once=1 tabula.reach=20' });
     const r = run;
     await r.start();
     const report = await r.waitForReport(1, BOOT_TIMEOUT_MS);
@@ -80,7 +115,7 @@ d('stateless boot image, direct QEMU boot', () => {
       expect(bootReportSchema.safeParse(report).success).toBe(true);
       const failed = report.checks.filter((c) => !c.ok);
       expect(failed).toEqual([]);
-      expect(report).toMatchObject({ generation: 1, verified: true });
+      expect(report).toMatchObject({ generation: boot.generation, verified: true });
       expect(report.rolledBack).toBeUndefined();
       expect(check(report, 'bond:bond0:mode').detail).toMatch(/^active-backup 1 \(planned active-backup\)$/);
       expect(check(report, 'bond:bond0:miimon').detail).toBe('100 (planned 100)');
@@ -95,6 +130,7 @@ d('stateless boot image, direct QEMU boot', () => {
       expect(check(report, 'sysctl:net.ipv4.conf.all.arp_announce').detail).toBe('2 (planned 2)');
       expect(check(report, 'server').ok).toBe(true);
       expect(check(report, 'block-devices').detail).toBe('none');
+      expect(check(report, `peer:${VLAN_SERVER_IP}`)).toMatchObject({ ok: true, advisory: true });
       for (const k of ['kernel', 'modules', 'nics', 'inventory', 'config', 'apply', 'verify', 'uptime']) expect(report.durationsMs?.[k]).toBeTypeOf('number');
 
       // The inventory: three virtio NICs, named as the kernel named them, with PCI addresses.
@@ -113,10 +149,30 @@ d('stateless boot image, direct QEMU boot', () => {
       expect(log.find((l) => l.path?.endsWith('/report'))?.remote).toBe(BLADE_IP);
       expect(r.serial()).not.toMatch(/Kernel panic|Attempted to kill init/);
     });
+
+    // The engine's view: the kernel held exactly the plan, so the host is in sync.
+    const stored = await engineReport(e, blade, boot.token, report);
+    await explained(r, () => {
+      expect(stored).toMatchObject({ generation: boot.generation, verified: true, rolledBack: false, observed: true, compared: true, differences: [], inSync: true, syncReasons: [] });
+      const byName = new Map(stored.interfaces.map((i) => [i.name, i]));
+      expect(byName.get('bond0')).toMatchObject({ type: 'bond', state: 'up', mtu: 9000, 'link-aggregation': { mode: 'active-backup', port: ['eth0', 'eth1'], options: { miimon: 100, primary: 'eth0' } } });
+      expect(byName.get('bond0.100')).toMatchObject({ type: 'vlan', mtu: 9000, controller: 'mgmt', vlan: { 'base-iface': 'bond0', id: 100 } });
+      expect(byName.get('mgmt')).toMatchObject({
+        type: 'linux-bridge',
+        mtu: 9000,
+        bridge: { options: { stp: { enabled: false } }, port: [{ name: 'bond0.100' }] },
+        ipv4: { enabled: true, address: [{ ip: BLADE_IP, 'prefix-length': 24 }] },
+      });
+      for (const n of ['eth0', 'eth1']) expect(byName.get(n)).toMatchObject({ type: 'ethernet', mtu: 9000, controller: 'bond0' });
+      expect(stored.checks.find((c) => c.name === 'block-devices')?.detail).toBe('none');
+      expect(e.opened.engine.getHost(blade.name)).toMatchObject({ inSync: true, appliedGeneration: boot.generation });
+    });
   }, 180_000);
 
   it('rolls back to the provisioning address and reports the failure when the switch lacks VLAN 100', async () => {
-    run = new BladeRun({ label: 'rollback', script: renderApplyScript(planHost(bladeConfig())), vlanPort: false, kernelArgs: 'tabula.once=1 tabula.reach=8' });
+    const e = engine as BootHarness;
+    const boot = await engineBoot(e, blade);
+    run = new BladeRun({ label: 'rollback', script: boot.script, vlanPort: false, kernelArgs: 'tabula.once=1 tabula.reach=8' });
     const r = run;
     await r.start();
     const report = await r.waitForReport(1, BOOT_TIMEOUT_MS);
@@ -124,9 +180,11 @@ d('stateless boot image, direct QEMU boot', () => {
     console.log(`rollback boot: QEMU start -> report ${r.secondsToReport(1)} s (${r.dir})`);
     await explained(r, () => {
       expect(bootReportSchema.safeParse(report).success).toBe(true);
-      expect(report).toMatchObject({ generation: 1, verified: false, rolledBack: true });
-      // The configuration itself was right; only the engine was out of reach over it.
-      expect(report.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['server']);
+      expect(report).toMatchObject({ generation: boot.generation, verified: false, rolledBack: true });
+      // The configuration itself was right; only the engine was out of reach over it. The peer on
+      // VLAN 100 did not answer either, but that check is advisory: it is not what rolled back.
+      expect(report.checks.filter((c) => !c.ok && !c.advisory).map((c) => c.name)).toEqual(['server']);
+      expect(check(report, `peer:${VLAN_SERVER_IP}`)).toMatchObject({ ok: false, advisory: true });
       expect(check(report, 'server').detail).toMatch(/healthz unreachable for 8s/);
       expect(check(report, 'bond:bond0:mode').ok).toBe(true);
       expect(check(report, 'vlan:bond0.100').ok).toBe(true);
@@ -135,6 +193,16 @@ d('stateless boot image, direct QEMU boot', () => {
       expect(r.serverLog().find((l) => l.path?.endsWith('/report'))?.remote).toBe(r.provisioningIp);
       expect(r.serial()).toMatch(/tabula: .*ROLLBACK/);
       expect(r.serial()).toMatch(/tabula: .*deleted mgmt/);
+    });
+
+    // The engine's view: out of sync, with the failed check, and the planned devices gone.
+    const stored = await engineReport(e, blade, boot.token, report);
+    await explained(r, () => {
+      expect(stored).toMatchObject({ generation: boot.generation, verified: false, rolledBack: true, inSync: false });
+      expect(stored.syncReasons[0]).toEqual({ code: 'REPORT_NOT_VERIFIED', message: `generation ${boot.generation} failed verification on the blade and was rolled back: server` });
+      expect(stored.differences.filter((d) => d.field === 'present').map((d) => d.interface)).toEqual(['bond0', 'bond0.100', 'mgmt']);
+      expect(stored.interfaces.find((i) => i.name === 'eth0')?.ipv4.address).toEqual([{ ip: r.provisioningIp, 'prefix-length': 24 }]);
+      expect(e.opened.engine.getHost(blade.name).inSync).toBe(false);
     });
   }, 180_000);
 

@@ -70,8 +70,10 @@ export interface Report {
   generation: number;
   verified: boolean;
   rolledBack?: boolean;
-  checks: { name: string; ok: boolean; detail?: string }[];
+  checks: { name: string; ok: boolean; detail?: string; advisory?: boolean }[];
   durationsMs?: Record<string, number>;
+  /** The kernel's network state (pxe/init.sh kernel_json). */
+  kernel?: unknown;
 }
 
 export interface ServerLogLine {
