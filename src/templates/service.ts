@@ -26,6 +26,7 @@ import { unifiedDiff } from './diff.js';
 import type { GenericIpxeContext, HostIpxeContext } from './ipxe.js';
 import { type LintProblem, type OutputKind, lintOutput } from './lint.js';
 import { findTemplatesDir } from './paths.js';
+import { SAMPLE_HOST, SAMPLE_HOST_NAME, samplePlan } from './sample.js';
 import { type CompiledTemplate, checkTemplateSource, compileTemplate, createTemplateEnv } from './sandbox.js';
 
 export { TEMPLATE_NAMES, type TemplateName } from '../store/template-store.js';
@@ -341,16 +342,22 @@ export class TemplateService {
 
   // -------------------------------------------------------------- the boot chain
 
+  // A revision that fails for a host at boot time (its data changed since the revision was checked)
+  // answers TEMPLATE_RENDER_FAILED naming the host; the blade keeps its boot network and retries.
+
   renderGenericIpxe(ctx: GenericIpxeContext): string {
-    return this.compiled('boot.ipxe', this.current('boot.ipxe').revision).render(ctx);
+    const rev = this.current('boot.ipxe').revision;
+    return this.renderChecked('boot.ipxe', this.compiled('boot.ipxe', rev), ctx, null, `revision ${rev}`);
   }
 
   renderHostIpxe(hostId: number, ctx: HostIpxeContext): string {
-    return this.compiled('host.ipxe', this.effectiveRevision('host.ipxe', hostId).revision).render(ctx);
+    const rev = this.effectiveRevision('host.ipxe', hostId).revision;
+    return this.renderChecked('host.ipxe', this.compiled('host.ipxe', rev), ctx, ctx.host.name, `revision ${rev}`);
   }
 
   renderApply(hostId: number, plan: HostPlan): string {
-    return this.compiled('apply.sh', this.effectiveRevision('apply.sh', hostId).revision).render({ plan } satisfies ApplyContext);
+    const rev = this.effectiveRevision('apply.sh', hostId).revision;
+    return this.renderChecked('apply.sh', this.compiled('apply.sh', rev), { plan } satisfies ApplyContext, plan.host, `revision ${rev}`);
   }
 
   // -------------------------------------------------------------- contexts, as the boot chain builds them
@@ -557,6 +564,12 @@ export class TemplateService {
       else outputs.set(text, [who]);
       summary.checked.push(who);
     }
+    if (summary.checked.length === 0 && name !== 'boot.ipxe') {
+      // Nothing real to check against: the built-in sample host stands in, so a broken script is still refused.
+      const text = this.renderChecked(name, t, this.sampleContext(name), SAMPLE_HOST, label);
+      outputs.set(text, [SAMPLE_HOST]);
+      summary.checked.push(SAMPLE_HOST);
+    }
     // Two shells at a time: the machine may be busy serving boots.
     const texts = [...outputs.keys()];
     const problems: (LintProblem | null)[] = new Array<LintProblem | null>(texts.length).fill(null);
@@ -582,6 +595,18 @@ export class TemplateService {
       );
     }
     return summary;
+  }
+
+  private sampleContext(name: 'host.ipxe' | 'apply.sh'): unknown {
+    if (name === 'apply.sh') return { plan: samplePlan() } satisfies ApplyContext;
+    const b = this.boot;
+    return {
+      publicUrl: b.publicUrl.replace(/\/+$/, ''),
+      mac: '52-54-00-00-00-01',
+      token: PREVIEW_TOKEN,
+      kernelArgs: b.kernelArgs,
+      host: { name: SAMPLE_HOST_NAME, generation: 1 },
+    } satisfies HostIpxeContext;
   }
 
   /** Hosts that follow the current pointer (no pin): the ones a new current revision reaches. */

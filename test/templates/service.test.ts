@@ -262,7 +262,8 @@ describe('save, rollback and canary pins through the boot route', () => {
   it('a host nothing can be rendered for is skipped, and a deleted host takes its pin with it', async () => {
     h.opened.engine.createHost({ name: 'tmp-1', cluster: 'rack-b' });
     const r = await svc.pin('host.ipxe', 1, { host: 'tmp-1' });
-    expect(r.checked).toEqual([]);
+    // Nothing real to render: the built-in sample host is checked instead.
+    expect(r.checked).toEqual(['(sample)']);
     expect(r.skipped.map((s) => [s.host, s.code])).toEqual([['tmp-1', 'HOST_NO_MAC']]);
     expect(svc.pins('host.ipxe')).toMatchObject([{ host: 'tmp-1', revision: 1 }]);
     h.opened.engine.deleteHost('tmp-1');
