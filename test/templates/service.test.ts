@@ -270,3 +270,21 @@ describe('save, rollback and canary pins through the boot route', () => {
     expect(svc.pins()).toEqual([]);
   });
 });
+
+describe('a revision that stops rendering for a host after it was checked', () => {
+  it('answers TEMPLATE_RENDER_FAILED at boot, naming the host; the other hosts are served', async () => {
+    const saved = await svc.save('apply.sh', { source: withLine('# mgmt on {{plan.state.networks.mgmt.interface}}'), message: 'needs mgmt' });
+    expect(saved.revision.current).toBe(true);
+    expect(await served('gpu-1')).toContain('# mgmt on ');
+    // Renaming rack-b's management network makes the lookup fail for gpu-1 (strict mode).
+    h.opened.engine.updateNetwork('rack-b', 'mgmt', { name: 'admin' });
+    const host = hosts['gpu-1'] as { mac: string; token: string };
+    const r = await send(h, 'GET', `/boot/${hyp(host.mac)}/config`, { token: host.token });
+    expect(r.status).toBe(422);
+    expect((r.json as { error: { code: string; details: { host: string } } }).error).toMatchObject({ code: 'TEMPLATE_RENDER_FAILED', details: { host: 'gpu-1' } });
+    expect(await served('web-1')).toContain('# mgmt on ');
+    // The preview says the same, and the diff lists the host as failed.
+    await refused(() => svc.render('apply.sh', 'gpu-1'), 'TEMPLATE_RENDER_FAILED');
+    expect(svc.diff('apply.sh', withLine('# x')).groups.flatMap((g) => g.hosts)).toContain('gpu-1');
+  });
+});
