@@ -1,7 +1,9 @@
 // The kernel's state (as a blade reports it) in the plan's nmstate shape, and the diff against the plan.
 // Fixtures: reports captured from real image boots (test/image/direct-boot.test.ts, Debian 12 kernel
 // 6.1, iproute2 6.1) of the seed's blade: bond0 (active-backup, miimon 100) → bond0.100 → bridge mgmt,
-// MTU 9000; verified-report.json as applied, rollback-report.json after the rollback.
+// MTU 9000; verified-report.json as applied, rollback-report.json after the rollback,
+// miimon200-report.json after the same blade applied generation 2 (miimon 200) from scratch;
+// dhcp-report.json: a plan with DHCP on eth0, verified with a lease from busybox udhcpd.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -92,6 +94,21 @@ describe('diffState', () => {
     expect(d).toContainEqual({ interface: 'eth0', field: 'mtu', planned: 9000, observed: 1500 });
     expect(d).toContainEqual({ interface: 'mgmt', field: 'route 0.0.0.0/0', planned: 'via 10.100.0.1 dev mgmt', observed: null });
     expect(d.map(describeDifference)).toContain('bond0: planned but not in the kernel');
+  });
+
+  it('finds the one real difference when the blade runs generation 2 (miimon 200) against the generation 1 plan', () => {
+    const observed = observe(kernelOf('miimon200-report.json'));
+    expect(diffState(planHost(bladeConfig()).state, observed)).toEqual([{ interface: 'bond0', field: 'link-aggregation.options.miimon', planned: 100, observed: 200 }]);
+    expect(diffState(planHost(bladeConfig({ miimon: 200 })).state, observed)).toEqual([]);
+  });
+
+  it('finds no difference for a DHCP plan verified with a lease', () => {
+    const mgmt = network('mgmt', { role: 'management', required: true });
+    const cfg = hostConfig({ name: 'blade1', networks: [mgmt] });
+    cfg.attachments = [attachOnNic(mgmt, mac(1), { method: 'dhcp' })];
+    const observed = observe(kernelOf('dhcp-report.json'));
+    expect(observed.interfaces.find((i) => i.name === 'eth0')?.ipv4.address?.[0]?.ip).toMatch(/^10\.77\.0\.1\d\d$/);
+    expect(diffState(planHost(cfg).state, observed)).toEqual([]);
   });
 
   it('reports a bond option, an MTU, a VLAN id and an address that differ', () => {
