@@ -177,7 +177,9 @@ export function observeInterfaces(kernel: KernelState): InterfaceState[] {
       ipv4: ipState(addresses(addr, 'inet')),
       ipv6: ipState(addresses(addr, 'inet6')),
     };
-    const mac = link.permaddr ?? link.address;
+    // A bond gives its ports its own MAC: a port is known by its permanent one. Any other device
+    // keeps the address it has now (an explicit MAC from the plan is a current address too).
+    const mac = link.linkinfo?.info_slave_kind === 'bond' ? (link.permaddr ?? link.address) : link.address;
     if (mac !== undefined) s['mac-address'] = mac.toLowerCase();
     if (link.master !== undefined) s.controller = link.master;
     const data = link.linkinfo?.info_data ?? {};

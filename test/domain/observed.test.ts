@@ -55,6 +55,11 @@ describe('observeInterfaces', () => {
     expect(byName.get('mgmt')?.ipv6).toEqual({ enabled: false });
     // A bond port's own MAC is its permanent one, not the bond's.
     expect(byName.get('eth1')).toMatchObject({ 'mac-address': mac(2), controller: 'bond0' });
+    // Outside a bond, the current address counts, whatever the permanent one.
+    const k = clone(kernelOf('verified-report.json'));
+    const eth2 = (k.link ?? []).find((l) => l.ifname === 'eth2');
+    if (eth2) Object.assign(eth2, { address: '02:00:00:00:00:09', permaddr: mac(3) });
+    expect(observeInterfaces(k).find((i) => i.name === 'eth2')?.['mac-address']).toBe('02:00:00:00:00:09');
     expect(byName.has('lo')).toBe(false);
   });
 
