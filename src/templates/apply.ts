@@ -15,7 +15,7 @@ export function compileApplyTemplate(source: string): CompiledTemplate<ApplyCont
   return compileTemplate<ApplyContext>(createTemplateEnv(), source, 'apply.sh');
 }
 
-/** The shipped template (revision 1); admin revisions arrive with the template store. */
+/** The shipped file (revision 1), without the template store; the boot chain renders through TemplateService. */
 export function renderApplyScript(plan: HostPlan): string {
   shipped ??= compileApplyTemplate(readFileSync(join(findTemplatesDir(), 'apply.sh.hbs'), 'utf8'));
   return shipped.render({ plan });

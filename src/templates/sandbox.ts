@@ -13,6 +13,8 @@ export type TemplateEnv = typeof Handlebars;
 
 export function createTemplateEnv(): TemplateEnv {
   const env = Handlebars.create();
+  // `log` writes to the server's console: admin templates get no side channel at all.
+  env.unregisterHelper('log');
   env.registerHelper('eq', (a: unknown, b: unknown) => a === b);
   env.registerHelper('shq', (v: unknown) => shellQuote(v));
   return env;

@@ -50,6 +50,7 @@ describe('sandbox', () => {
     expect(checkTemplateSource(env, 'a\nb\n{{#if x}}')).toMatchObject({ line: 3 });
     expect(checkTemplateSource(env, 'a\n{{readFile "/etc/passwd"}}')).toMatchObject({ line: 2, message: expect.stringContaining("unknown helper 'readFile'") });
     expect(checkTemplateSource(env, '{{> other}}')?.message).toContain('partials');
+    expect(checkTemplateSource(env, '{{log plan}}')?.message).toContain("unknown helper 'log'");
     expect(checkTemplateSource(env, '{{#each a}}{{/if}}')).toMatchObject({ line: 1 });
   });
 
