@@ -14,6 +14,7 @@ import { fallbackPlan } from '../boot/http/fallback.js';
 import { SqliteRepository } from '../store/sqlite.js';
 import {
   type PinTarget,
+  SHIPPED_AUTHOR,
   TEMPLATE_NAMES,
   type TemplateCurrent,
   type TemplateName,
@@ -212,6 +213,10 @@ function checkText(name: TemplateName, what: 'message' | 'author', value: string
   const v = value.trim();
   if (v.length === 0 || v.length > max || /[\u0000-\u001f]/.test(v)) {
     throw bad('TEMPLATE_INPUT_INVALID', `template '${name}': the ${what} must be 1 to ${max} printable characters on one line`, { template: name, field: what });
+  }
+  if (what === 'author' && v === SHIPPED_AUTHOR) {
+    // Revisions by this author count as shipped ones, which a Tabula upgrade may replace.
+    throw bad('TEMPLATE_INPUT_INVALID', `template '${name}': the author '${SHIPPED_AUTHOR}' is reserved for the shipped templates`, { template: name, field: what });
   }
   return v;
 }

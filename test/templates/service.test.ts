@@ -189,6 +189,7 @@ describe('saving is checked and refused as a whole', () => {
 
   it('an empty message and an identical source are refused', async () => {
     await refused(svc.save('apply.sh', { source: withLine('# x'), message: '  ' }), 'TEMPLATE_INPUT_INVALID');
+    await refused(svc.save('apply.sh', { source: withLine('# x'), message: 'm', author: 'tabula' }), 'TEMPLATE_INPUT_INVALID');
     await refused(svc.save('apply.sh', { source: shippedApply, message: 'same' }), 'TEMPLATE_UNCHANGED');
   });
 });
