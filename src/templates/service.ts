@@ -537,7 +537,8 @@ export class TemplateService {
       }
       note(host?.name ?? null, unifiedDiff(before, after, { fromLabel: `${name}@${current}`, toLabel: `${name} (proposed)` }));
     }
-    const all = (hosts: string[]): string[] => (hosts.length === 1 && hosts[0] === '*' ? entries.map((e) => e.view.name) : hosts);
+    // boot.ipxe is one text for every blade: its group lists every host ('*' when there is none yet).
+    const all = (hosts: string[]): string[] => (hosts.length === 1 && hosts[0] === '*' && entries.length > 0 ? entries.map((e) => e.view.name) : hosts);
     for (const [d, hosts] of byDiff) {
       if (d === '') out.unchanged.push(...all(hosts));
       else out.groups.push({ hosts: all(hosts), diff: d });
