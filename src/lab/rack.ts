@@ -276,9 +276,12 @@ export async function createLab(opts: LabOptions): Promise<LabState> {
     saveState(s);
     say(`namespace ${ns}: bridge ${BRIDGE} ${SERVER_IP}/${SERVER_PREFIX} MTU ${RACK_MTU}, ${s.blades.length * opts.nics} taps`);
 
-    // IPv6 router advertisements only (no DHCPv4, no DNS): DHCPv4 comes from Tabula alone.
-    const ra = spawnIn(ns, 'dnsmasq', ['--keep-in-foreground', '--conf-file=/dev/null', '--port=0', '--user=root', `--interface=${BRIDGE}`, '--except-interface=lo', '--bind-interfaces', '--enable-ra', '--dhcp-range=fd77::,ra-only,64', `--pid-file=${path.join(dir, 'dnsmasq.pid')}`, '--log-facility=-'], path.join(dir, 'dnsmasq.log'));
-    s.processes.push({ role: 'dnsmasq-ra', pid: ra });
+    // IPv6 router advertisements only (iPXE waits ~15 s for one otherwise); DHCPv4 comes from Tabula
+    // alone. radvd can advertise a prefix that is not autonomous and no default router, so blades take
+    // no SLAAC address or route their plan did not ask for; dnsmasq's ra-only cannot (its prefix is
+    // autonomous), so it is only the fallback.
+    const ra = raDaemon(s, ns);
+    s.processes.push({ role: ra.role, pid: ra.pid });
     saveState(s);
 
     // A fresh database with the demo cluster.
@@ -332,6 +335,28 @@ export async function createLab(opts: LabOptions): Promise<LabState> {
     destroyLab(s);
     throw e;
   }
+}
+
+function raDaemon(s: LabState, ns: string): ProcessRecord {
+  const radvd = ['/usr/sbin/radvd', '/sbin/radvd'].find((p) => existsSync(p));
+  if (radvd) {
+    const conf = path.join(s.dir, 'radvd.conf');
+    writeFileSync(
+      conf,
+      `interface ${BRIDGE} {\n  AdvSendAdvert on;\n  MinRtrAdvInterval 3;\n  MaxRtrAdvInterval 10;\n  AdvDefaultLifetime 0;\n  prefix fd77::/64 {\n    AdvOnLink on;\n    AdvAutonomous off;\n  };\n};\n`,
+    );
+    // radvd wants forwarding on; this is the lab namespace's own setting, the host is untouched.
+    sh('ip', ['netns', 'exec', ns, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv6/conf/all/forwarding']);
+    const pid = spawnIn(ns, radvd, ['--nodaemon', '--config', conf, '--pidfile', path.join(s.dir, 'radvd.pid'), '--logmethod', 'stderr', '--username', 'root'], path.join(s.dir, 'radvd.log'));
+    return { role: 'radvd', pid };
+  }
+  const pid = spawnIn(
+    ns,
+    'dnsmasq',
+    ['--keep-in-foreground', '--conf-file=/dev/null', '--port=0', '--user=root', `--interface=${BRIDGE}`, '--except-interface=lo', '--bind-interfaces', '--enable-ra', '--dhcp-range=fd77::,ra-only,64', `--pid-file=${path.join(s.dir, 'dnsmasq.pid')}`, '--log-facility=-'],
+    path.join(s.dir, 'dnsmasq.log'),
+  );
+  return { role: 'dnsmasq-ra', pid };
 }
 
 async function waitHealthy(s: LabState, timeoutMs: number, servePid: number): Promise<void> {
@@ -457,4 +482,26 @@ export function destroyLab(s: LabState, keepFiles = false): string[] {
   if (!keepFiles) rmSync(s.dir, { recursive: true, force: true });
   else rmSync(stateFile(s.dir), { force: true });
   return done;
+}
+
+/**
+ * Reboots a blade: QMP system_reset. With -no-reboot QEMU turns the reset into a power-off, so the
+ * same machine (same MACs, taps and firmware, fresh UEFI vars) is then powered on again: for a
+ * stateless blade a reset and a cold boot are the same thing. `change` may alter the machine in between
+ * (a NIC pulled out).
+ */
+export async function resetBlade(s: LabState, name: string, change?: (b: BladeRecord) => void): Promise<BladeRecord> {
+  const b = blade(s, name);
+  if (b.pid !== null && alive(b.pid)) {
+    const { qmp } = await import('./qmp.js');
+    try {
+      await qmp(b.qmp, 'system_reset');
+    } catch {
+      // QEMU may close the socket as it goes down; the PID tells.
+    }
+    for (let i = 0; i < 100 && alive(b.pid); i++) await sleep(100);
+  }
+  await stopBlade(s, name);
+  change?.(b);
+  return startBlade(s, name);
 }

@@ -48,7 +48,16 @@ function addresses(i: InterfaceState): string {
 function describe(i: InterfaceState): string {
   if (i.type === 'bond' && i['link-aggregation']) {
     const la = i['link-aggregation'];
+    // The kernel reports every bond option; show the ones that matter for the mode (and set timers).
+    const shown = (k: string, v: unknown): boolean => {
+      if (k === 'miimon' || k === 'primary' || k === 'arp_ip_target') return v !== '' && v !== undefined;
+      if (k === 'updelay' || k === 'downdelay' || k === 'arp_interval') return String(v) !== '0';
+      if (k === 'lacp_rate') return la.mode === '802.3ad';
+      if (k === 'xmit_hash_policy') return la.mode === '802.3ad' || la.mode === 'balance-xor';
+      return false;
+    };
     const opts = Object.entries(la.options)
+      .filter(([k, v]) => shown(k, v))
       .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`)
       .join(' ');
     return `bond ${la.mode}${opts ? ` ${opts}` : ''} ports ${la.port.join(',')}`;

@@ -43,10 +43,11 @@ export function labUnavailable(firmware: FirmwareChoice): string | null {
   for (const [cmd, pkg] of [
     ['ip', 'iproute2'],
     ['qemu-system-x86_64', 'qemu-system-x86'],
-    ['dnsmasq', 'dnsmasq-base'],
   ] as const) {
     if (!onPath(cmd)) return `'${cmd}' is not installed (apt-get install ${pkg})`;
   }
+  // Router advertisements: radvd (preferred: no SLAAC on the blades) or dnsmasq's ra-only mode.
+  if (!onPath('radvd') && !onPath('dnsmasq')) return "neither 'radvd' nor 'dnsmasq' is installed (apt-get install radvd)";
   if (!existsSync('/usr/lib/ipxe/qemu/efi-virtio.rom')) return "QEMU's iPXE ROM is missing (apt-get install ipxe-qemu)";
   if (firmware !== 'bios' && !(existsSync(OVMF_CODE) && existsSync(OVMF_VARS))) return `UEFI firmware ${OVMF_CODE} is missing (apt-get install ovmf)`;
   if (!existsSync('/dev/net/tun')) return '/dev/net/tun is missing';
