@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Regenerates the real-client DHCP captures in this folder (the *.hex fixtures of golden.test.ts).
+# Regenerates the real-client DHCP captures in this folder (the *.hex fixtures of golden.test.ts) and
+# the first TFTP read requests of the firmware clients (test/boot/tftp/golden.test.ts).
 # Not run by npm test: it needs root, QEMU, OVMF and a few minutes of TCG time.
 #
-#   sudo test/boot/dhcp/captures/capture.sh [OUTDIR]      (default: this folder)
+#   sudo test/boot/dhcp/captures/capture.sh [OUTDIR [TFTP-OUTDIR]]
+#        (defaults: this folder, and test/boot/tftp/captures for the TFTP requests)
 #
 # Everything happens inside one network namespace this script creates (tblcap<pid>): a bridge with
 # 10.77.0.1/24, tcpdump on it, a throwaway dnsmasq (DHCP only, no DNS, no TFTP, bound to the bridge)
-# so that each client gets as far as its REQUEST, a veth into a second namespace for udhcpc and
+# so that each client gets as far as its REQUEST and (firmware) its TFTP request for the boot file
+# dnsmasq names (nothing serves TFTP: the RRQ is all we want), a veth into a second namespace for udhcpc and
 # dhclient, and one tap per QEMU guest. No traffic leaves the namespaces; every process is stopped
 # by its PID and the namespaces are deleted on exit, also on failure.
 #
@@ -72,11 +75,11 @@ for t in b1 e1 e2; do
   ip -n "$NS" link set "tap$t" master br0 up
 done
 
-ip netns exec "$NS" tcpdump -i br0 -U -s 0 -w "$PCAP" 'udp and (port 67 or port 68 or port 4011)' >"$WORK/tcpdump.log" 2>&1 &
+ip netns exec "$NS" tcpdump -i br0 -U -s 0 -w "$PCAP" 'udp and (port 67 or port 68 or port 4011 or port 69)' >"$WORK/tcpdump.log" 2>&1 &
 PIDS+=($!)
 ip netns exec "$NS" dnsmasq --no-daemon --conf-file=/dev/null --port=0 --interface=br0 --bind-interfaces \
   --dhcp-range=10.77.0.100,10.77.0.150,255.255.255.0,10m --dhcp-leasefile="$WORK/dnsmasq.leases" \
-  --pid-file="$WORK/dnsmasq.pid" --dhcp-boot=boot.file --log-dhcp >"$WORK/dnsmasq.log" 2>&1 &
+  --pid-file="$WORK/dnsmasq.pid" --dhcp-boot=boot.file,,10.77.0.1 --log-dhcp >"$WORK/dnsmasq.log" 2>&1 &
 PIDS+=($!)
 sleep 2
 
@@ -139,7 +142,11 @@ kill "$DHCLIENT"
 
 QEMU_VER="QEMU $(ver qemu-system-x86) -accel tcg -m 256"
 ROM="ROM /usr/lib/ipxe/qemu/efi-virtio.rom from ipxe-qemu $(ver ipxe-qemu)"
-for m in 52:54:00:c0:00:b1 52:54:00:c0:00:e1 52:54:00:c0:00:e2; do wait_for "$m" 1 240; wait_for "$m" 3 240; done
+for m in 52:54:00:c0:00:b1 52:54:00:c0:00:e1 52:54:00:c0:00:e2; do
+  wait_for "$m" 1 240
+  wait_for "$m" 3 240
+  for ((i = 0; i < 120; i++)); do python3 "$HERE/pcap.py" has-tftp "$PCAP" "$m" && break; sleep 0.5; done
+done
 # shellcheck disable=SC2154
 kill "$QEMU_PID_b1" "$QEMU_PID_e1" "$QEMU_PID_e2"
 
@@ -153,3 +160,13 @@ extract ipxe-uefi-discover 52:54:00:c0:00:e1 1 "client: iPXE EFI driver, OVMF $(
 extract ipxe-uefi-request 52:54:00:c0:00:e1 3 "client: iPXE EFI driver, OVMF $(ver ovmf), $ROM, $QEMU_VER, after an OFFER from dnsmasq"
 extract edk2-uefi-discover 52:54:00:c0:00:e2 1 "client: EDK2 native UEFI PXE, OVMF $(ver ovmf), romfile= (no option ROM), $QEMU_VER"
 extract edk2-uefi-request 52:54:00:c0:00:e2 3 "client: EDK2 native UEFI PXE, OVMF $(ver ovmf), romfile=, $QEMU_VER, after an OFFER from dnsmasq"
+TFTP_OUT="${2:-$HERE/../../tftp/captures}"
+mkdir -p "$TFTP_OUT"
+tftp_extract() { # NAME MAC NOTE...
+  local name=$1 mac=$2
+  shift 2
+  python3 "$HERE/pcap.py" extract-tftp "$PCAP" "$mac" "$TFTP_OUT/$name.hex" "$HOWTO" "$@" && echo "wrote $TFTP_OUT/$name.hex"
+}
+tftp_extract ipxe-bios-rrq 52:54:00:c0:00:b1 "client: iPXE, SeaBIOS $(ver seabios), $ROM, $QEMU_VER, boot file 'boot.file' from dnsmasq"
+tftp_extract ipxe-uefi-rrq 52:54:00:c0:00:e1 "client: iPXE EFI driver, OVMF $(ver ovmf), $ROM, $QEMU_VER, boot file 'boot.file' from dnsmasq"
+tftp_extract edk2-uefi-rrq 52:54:00:c0:00:e2 "client: EDK2 native UEFI PXE, OVMF $(ver ovmf), romfile=, $QEMU_VER, boot file 'boot.file' from dnsmasq"

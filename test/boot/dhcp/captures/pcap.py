@@ -3,6 +3,9 @@
 
   pcap.py has PCAP MAC TYPE            exit 0 when the client MAC sent a message of that type, and
                                        print when (epoch seconds, from the capture)
+  pcap.py has-tftp PCAP MAC            exit 0 when the host with that Ethernet MAC sent a TFTP RRQ
+  pcap.py extract-tftp PCAP MAC OUT [NOTE...]
+                                       writes its first TFTP RRQ (to port 69) as a .hex fixture
   pcap.py extract PCAP MAC TYPE OUT [NOTE...]
                                        writes the first such datagram as a .hex fixture: '#' header
                                        lines (NOTE lines, then addressing and size), then the UDP
@@ -79,7 +82,37 @@ def find(path, mac, mtype):
     return None
 
 
+def find_tftp(path, mac):
+    want = bytes(int(h, 16) for h in mac.split(":"))
+    for ts, tus, frame in frames(path):
+        if frame[6:12] != want:
+            continue
+        d = dhcp(frame)
+        if d is not None and d[3] == 69 and d[4][:2] == b"\x00\x01":
+            return ts, tus, d
+    return None
+
+
+def write_fixture(out, notes, what, hit):
+    _ts, _tus, (src, sport, dst, dport, payload) = hit
+    lines = [f"# {n}" for n in notes]
+    lines.append(f"# {what} from {src}:{sport} to {dst}:{dport}, {len(payload)} bytes of UDP payload")
+    hx = payload.hex()
+    lines += [hx[i:i + 64] for i in range(0, len(hx), 64)]
+    with open(out, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 def main(argv):
+    if len(argv) >= 3 and argv[0] == "has-tftp":
+        return 0 if find_tftp(argv[1], argv[2]) else 1
+    if len(argv) >= 4 and argv[0] == "extract-tftp":
+        hit = find_tftp(argv[1], argv[2])
+        if hit is None:
+            print(f"no TFTP RRQ from {argv[2]} in {argv[1]}", file=sys.stderr)
+            return 1
+        write_fixture(argv[3], argv[4:], "TFTP RRQ", hit)
+        return 0
     if len(argv) >= 4 and argv[0] == "has":
         hit = find(argv[1], argv[2], int(argv[3]))
         if hit is None:
@@ -91,13 +124,7 @@ def main(argv):
         if hit is None:
             print(f"no {NAMES.get(int(argv[3]))} from {argv[2]} in {argv[1]}", file=sys.stderr)
             return 1
-        _ts, _tus, (src, sport, dst, dport, payload) = hit
-        lines = [f"# {n}" for n in argv[5:]]
-        lines.append(f"# {NAMES[int(argv[3])]} from {src}:{sport} to {dst}:{dport}, {len(payload)} bytes of UDP payload")
-        hx = payload.hex()
-        lines += [hx[i:i + 64] for i in range(0, len(hx), 64)]
-        with open(argv[4], "w") as f:
-            f.write("\n".join(lines) + "\n")
+        write_fixture(argv[4], argv[5:], NAMES[int(argv[3])], hit)
         return 0
     print(__doc__, file=sys.stderr)
     return 2
