@@ -4,8 +4,9 @@
 // in small paced batches, and stops at the count or the deadline, whichever comes first. Prints one
 // JSON line with what it sent.
 //
-//   node fuzz-sender.mjs '{"server":"10.99.0.1","dhcp":60000,"tftp":50000,"seed":1,"deadlineMs":150000,
-//                          "dhcpSeeds":["hex",...],"tftpFiles":["small.bin"]}'
+//   node fuzz-sender.mjs '{"server":"10.99.0.1","client":"10.99.0.2","mode":"full","dhcpPorts":[67],
+//                          "dhcp":60000,"tftp":50000,"seed":1,"deadlineMs":150000,
+//                          "dhcpSeeds":["hex",...],"tftpSeeds":["hex",...],"tftpFiles":["small.bin"]}'
 import dgram from 'node:dgram';
 
 const cfg = JSON.parse(process.argv[2]);
@@ -93,6 +94,7 @@ function tftpSeeds() {
     out.push(rrq(f, 'blksize', '8', 'windowsize', '4', 'timeout', '1'));
     out.push(rrq(`../${f}`));
   }
+  for (const h of cfg.tftpSeeds ?? []) out.push(Buffer.from(h, 'hex')); // real firmware RRQs
   out.push(rrq('/etc/passwd'));
   out.push(Buffer.concat([Buffer.from([0, 2]), Buffer.from('upload.bin'), z, Buffer.from('octet'), z])); // WRQ
   out.push(Buffer.from([0, 3, 0, 1, 1, 2, 3])); // DATA
@@ -119,57 +121,68 @@ for (let i = 0; i < 8; i++) {
 
 const dhcpSeeds = cfg.dhcpSeeds.map((h) => Buffer.from(h, 'hex'));
 const tftp = tftpSeeds();
-const sent = { dhcp: 0, tftp: 0, tftpTransferPorts: 0, truncated: 0 };
+const sent = { dhcp: 0, tftp: 0, tftpTransferPorts: 0, truncated: 0, byPort: {} };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const send = (buf, port) => new Promise((r) => socks[below(socks.length)].send(buf, port, cfg.server, () => r()));
 
-// Flow control instead of guessed sleeps: after each batch, a ping the server must answer (a DHCP
-// INFORM from ciaddr = us, answered to us:68; a TFTP RRQ for a missing file, answered with ERROR).
-// The server reads its socket in order, so an answered ping means the whole batch before it was read,
-// and the socket buffer never overflows. A ping without an answer within 10 s is counted.
-const dhcpPing = dgram.createSocket('udp4');
+// Flow control instead of guessed sleeps: after each batch, a ping the server must answer on every
+// port the batch went to. DHCP full mode: an INFORM from ciaddr = us (answered to us:68); proxy mode:
+// a PXE DISCOVER on 67 (answered by broadcast to :68) and a PXE REQUEST with ciaddr = us on 4011;
+// TFTP: an RRQ for a missing file (answered with ERROR). The server reads each socket in order, so an
+// answered ping means the whole batch before it was read, and the socket buffers never overflow. A
+// ping without an answer within 10 s is counted.
+const dhcpPing = dgram.createSocket({ type: 'udp4', reuseAddr: true });
 const tftpPing = dgram.createSocket('udp4');
-let waitingDhcp = null;
+const waitingDhcp = new Map();
 let waitingTftp = null;
 dhcpPing.on('message', (msg) => {
-  if (waitingDhcp && msg.length >= 8 && msg[0] === 2 && msg.readUInt32BE(4) === waitingDhcp.xid) waitingDhcp.done();
+  if (msg.length >= 8 && msg[0] === 2) waitingDhcp.get(msg.readUInt32BE(4))?.();
 });
 tftpPing.on('message', (msg) => {
-  if (waitingTftp && msg.length >= 4 && msg[1] === 5) waitingTftp.done();
+  if (waitingTftp && msg.length >= 4 && msg[1] === 5) waitingTftp();
 });
-await new Promise((r) => dhcpPing.bind({ address: cfg.client, port: 68 }, r));
+await new Promise((r) => dhcpPing.bind({ address: '0.0.0.0', port: 68 }, r));
 await new Promise((r) => tftpPing.bind({ address: cfg.client, port: 0 }, r));
 
-function inform(xid) {
+function dhcpPacket(xid, type, ciaddr, extra) {
   const b = Buffer.alloc(300);
   b[0] = 1;
   b[1] = 1;
   b[2] = 6;
   b.writeUInt32BE(xid, 4);
-  Buffer.from(cfg.client.split('.').map(Number)).copy(b, 12);
+  if (ciaddr) Buffer.from(cfg.client.split('.').map(Number)).copy(b, 12);
   Buffer.from([2, 0, 0, 0x99, 0, 2]).copy(b, 28);
-  Buffer.from([99, 130, 83, 99, 53, 1, 8, 255]).copy(b, 236);
+  Buffer.concat([Buffer.from([99, 130, 83, 99, 53, 1, type]), extra, Buffer.from([255])]).copy(b, 236);
   return b;
+}
+const PXE_OPTIONS = Buffer.concat([Buffer.from([60, 32]), Buffer.from('PXEClient:Arch:00000:UNDI:002001'), Buffer.from([93, 2, 0, 0])]);
+function dhcpPingPacket(port, xid) {
+  if (cfg.mode !== 'proxy') return dhcpPacket(xid, 8, true, Buffer.alloc(0));
+  return port === 67 ? dhcpPacket(xid, 1, false, PXE_OPTIONS) : dhcpPacket(xid, 3, true, PXE_OPTIONS);
 }
 
 const pings = { sent: 0, unanswered: 0 };
-async function ping(kind) {
+async function ping(port) {
   pings.sent++;
   const xid = (0x70000000 + pings.sent) >>> 0;
+  let packet;
   const answered = new Promise((resolve) => {
-    const w = { xid, done: () => resolve(true) };
-    if (kind === 'dhcp') waitingDhcp = w;
-    else waitingTftp = w;
+    if (port === 69) {
+      waitingTftp = () => resolve(true);
+      packet = Buffer.from(`\0\x01fuzz-ping-${xid}\0octet\0`, 'latin1');
+    } else {
+      waitingDhcp.set(xid, () => resolve(true));
+      packet = dhcpPingPacket(port, xid);
+    }
   });
-  const sock = kind === 'dhcp' ? dhcpPing : tftpPing;
-  const packet = kind === 'dhcp' ? inform(xid) : Buffer.from(`\0\x01fuzz-ping-${xid}\0octet\0`, 'latin1');
-  sock.send(packet, kind === 'dhcp' ? 67 : 69, cfg.server);
+  (port === 69 ? tftpPing : dhcpPing).send(packet, port, cfg.server);
   const ok = await Promise.race([answered, sleep(10_000).then(() => false)]);
-  if (kind === 'dhcp') waitingDhcp = null;
-  else waitingTftp = null;
+  if (port === 69) waitingTftp = null;
+  else waitingDhcp.delete(xid);
   if (!ok) pings.unanswered++;
 }
 
+const dhcpPorts = cfg.dhcpPorts ?? [67];
 const BATCH = 150;
 let timedOut = false;
 while (sent.dhcp < cfg.dhcp || sent.tftp + sent.tftpTransferPorts < cfg.tftp) {
@@ -178,17 +191,18 @@ while (sent.dhcp < cfg.dhcp || sent.tftp + sent.tftpTransferPorts < cfg.tftp) {
     break;
   }
   const jobs = [];
-  let dhcpInBatch = 0;
-  let tftpInBatch = 0;
+  const touched = new Set();
   for (let i = 0; i < BATCH; i++) {
     if (sent.dhcp >= cfg.dhcp && sent.tftp + sent.tftpTransferPorts >= cfg.tftp) break;
     if (sent.dhcp < cfg.dhcp && (below(2) === 0 || sent.tftp + sent.tftpTransferPorts >= cfg.tftp)) {
       const seed = dhcpSeeds[below(dhcpSeeds.length)];
       const b = mutate(seed, true);
       if (b.length < seed.length) sent.truncated++;
-      jobs.push(send(b, 67));
+      const port = dhcpPorts[below(dhcpPorts.length)];
+      jobs.push(send(b, port));
       sent.dhcp++;
-      dhcpInBatch++;
+      sent.byPort[port] = (sent.byPort[port] ?? 0) + 1;
+      touched.add(port);
     } else {
       const b = mutate(tftp[below(tftp.length)], false);
       if (tids.size > 0 && below(4) === 0) {
@@ -197,15 +211,12 @@ while (sent.dhcp < cfg.dhcp || sent.tftp + sent.tftpTransferPorts < cfg.tftp) {
       } else {
         jobs.push(send(b, 69));
         sent.tftp++;
-        tftpInBatch++;
+        touched.add(69);
       }
     }
   }
   await Promise.all(jobs);
-  const acks = [];
-  if (dhcpInBatch > 0) acks.push(ping('dhcp'));
-  if (tftpInBatch > 0) acks.push(ping('tftp'));
-  await Promise.all(acks);
+  await Promise.all([...touched].map((port) => ping(port)));
 }
 await sleep(200);
 for (const s of [...socks, dhcpPing, tftpPing]) s.close();

@@ -23,9 +23,12 @@ const DHCP_COUNT = 60_000;
 const TFTP_COUNT = 50_000;
 const SENDER = path.join(REPO, 'test', 'netns', 'fuzz-sender.mjs');
 const CAPTURES = path.join(REPO, 'test', 'boot', 'dhcp', 'captures');
+const TFTP_CAPTURES = path.join(REPO, 'test', 'boot', 'tftp', 'captures');
+const PROXY_COUNT = 20_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 let lab: NetnsLab;
+let main: string;
 let S: string, F: string, sIf: string, fIf: string;
 let root: string;
 let proc: LabProcess;
@@ -33,17 +36,58 @@ const small = randomBytes(3000);
 const large = randomBytes(200_000);
 
 /** Real client packets (the golden captures), as hex. */
-function dhcpSeeds(): string[] {
-  return readdirSync(CAPTURES)
+function captured(dir: string): string[] {
+  return readdirSync(dir)
     .filter((f) => f.endsWith('.hex'))
     .sort()
     .map((f) =>
-      readFileSync(path.join(CAPTURES, f), 'utf8')
+      readFileSync(path.join(dir, f), 'utf8')
         .split('\n')
         .filter((l) => !l.startsWith('#'))
         .join('')
         .trim(),
     );
+}
+
+interface SenderResult {
+  dhcp: number;
+  tftp: number;
+  tftpTransferPorts: number;
+  truncated: number;
+  byPort: Record<string, number>;
+  pings: number;
+  unansweredPings: number;
+  received: number;
+  timedOut: boolean;
+}
+
+async function fuzz(spec: Record<string, unknown>): Promise<SenderResult> {
+  const full = { server: SERVER, client: CLIENT, seed: 20261202, deadlineMs: 240_000, dhcpSeeds: captured(CAPTURES), tftpSeeds: captured(TFTP_CAPTURES), tftpFiles: ['small.bin', 'sub/large.bin'], ...spec };
+  const r = await lab.exec(F, process.execPath, [SENDER, JSON.stringify(full)], 300_000);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout.trim().split('\n').pop() as string) as SenderResult;
+}
+
+function serve(name: string, dhcp: string[]): LabProcess {
+  return lab.tabula(S, main, name, [
+    '--db', path.join(lab.dir, 'tabula.db'), 'serve',
+    '--listen', `${SERVER}:8080`,
+    '--tftp-listen', `${SERVER}:69`, '--tftp-root', root,
+    '--dhcp-interface', sIf, ...dhcp,
+    // warn: fuzzed NAKs and drops at info/debug would fill the test's memory with log lines
+    '--log-level', 'warn',
+  ]);
+}
+
+async function waitUp(p: LabProcess): Promise<void> {
+  const until = Date.now() + 60_000;
+  for (;;) {
+    if (p.exit) throw new Error(`tabula serve exited: ${JSON.stringify(p.exit)}\n${p.stdout.slice(-3000)}\n${p.stderr.slice(-3000)}`);
+    const r = await lab.exec(F, 'curl', ['-s', '-o', '/dev/null', '--max-time', '2', `http://${SERVER}:8080/metrics`], 5000);
+    if (r.code === 0) return;
+    if (Date.now() > until) throw new Error('tabula serve did not come up within 60 s');
+    await sleep(250);
+  }
 }
 
 async function metrics(): Promise<string> {
@@ -89,7 +133,7 @@ async function stillServes(tag: string): Promise<void> {
 d('fuzz over UDP against a running tabula serve', () => {
   beforeAll(async () => {
     lab = new NetnsLab('fuzz');
-    const main = await buildCli();
+    main = await buildCli();
     S = lab.netns('S');
     F = lab.netns('F');
     [sIf, fIf] = lab.veth(S, 's', F, 'f');
@@ -101,22 +145,9 @@ d('fuzz over UDP against a running tabula serve', () => {
     mkdirSync(path.join(root, 'sub'), { recursive: true });
     writeFileSync(path.join(root, 'small.bin'), small);
     writeFileSync(path.join(root, 'sub', 'large.bin'), large);
-    proc = lab.tabula(S, main, 'serve', [
-      '--db', path.join(lab.dir, 'tabula.db'), 'serve',
-      '--listen', `${SERVER}:8080`,
-      '--tftp-listen', `${SERVER}:69`, '--tftp-root', root,
-      '--dhcp-interface', sIf, '--dhcp-range', '10.99.1.0-10.99.255.250',
-      // warn: fuzzed NAKs and drops at info/debug would fill the test's memory with log lines
-      '--log-level', 'warn',
-    ]);
-    const until = Date.now() + 60_000;
-    for (;;) {
-      if (proc.exit) throw new Error(`tabula serve exited: ${JSON.stringify(proc.exit)}\n${proc.stdout.slice(-3000)}\n${proc.stderr.slice(-3000)}`);
-      const r = await lab.exec(F, 'curl', ['-s', '-o', '/dev/null', '--max-time', '2', `http://${SERVER}:8080/metrics`], 5000);
-      if (r.code === 0) break;
-      if (Date.now() > until) throw new Error('tabula serve did not come up within 60 s');
-      await sleep(250);
-    }
+    writeFileSync(path.join(root, 'boot.file'), small); // what the captured firmware RRQs ask for
+    proc = serve('serve-full', ['--dhcp-range', '10.99.1.0-10.99.255.250']);
+    await waitUp(proc);
   }, 240_000);
 
   afterAll(async () => {
@@ -128,21 +159,9 @@ d('fuzz over UDP against a running tabula serve', () => {
     const before = await metrics();
     const dropsBefore = await udpRcvbufErrors();
 
-    const spec = { server: SERVER, client: CLIENT, dhcp: DHCP_COUNT, tftp: TFTP_COUNT, seed: 20261202, deadlineMs: 240_000, dhcpSeeds: dhcpSeeds(), tftpFiles: ['small.bin', 'sub/large.bin'] };
     const t0 = Date.now();
-    const r = await lab.exec(F, process.execPath, [SENDER, JSON.stringify(spec)], 300_000);
+    const sent = await fuzz({ mode: 'full', dhcpPorts: [67], dhcp: DHCP_COUNT, tftp: TFTP_COUNT });
     const elapsed = Date.now() - t0;
-    expect(r.code, r.stderr).toBe(0);
-    const sent = JSON.parse(r.stdout.trim().split('\n').pop() as string) as {
-      dhcp: number;
-      tftp: number;
-      tftpTransferPorts: number;
-      truncated: number;
-      pings: number;
-      unansweredPings: number;
-      received: number;
-      timedOut: boolean;
-    };
     const kernelDrops = (await udpRcvbufErrors()) - dropsBefore;
     expect(sent.timedOut).toBe(false);
     expect(sent.dhcp).toBe(DHCP_COUNT);
@@ -170,4 +189,24 @@ d('fuzz over UDP against a running tabula serve', () => {
         `${sent.received} replies came back; kernel receive-buffer drops in the server namespace: ${kernelDrops}`,
     );
   }, 420_000);
+
+  it(`proxy mode: ${PROXY_COUNT} mutated DHCP datagrams to ports 67 and 4011, every batch answered, still serving`, async () => {
+    expect((await proc.stop('SIGTERM', 8000)).code).toBe(0);
+    proc = serve('serve-proxy', ['--dhcp-mode', 'proxy']);
+    await waitUp(proc);
+    const before = await metrics();
+    const t0 = Date.now();
+    const sent = await fuzz({ mode: 'proxy', dhcpPorts: [67, 4011], dhcp: PROXY_COUNT, tftp: 0, seed: 4011 });
+    expect(sent.timedOut).toBe(false);
+    expect(sent.dhcp).toBe(PROXY_COUNT);
+    expect(sent.byPort['67']).toBeGreaterThan(PROXY_COUNT / 3);
+    expect(sent.byPort['4011']).toBeGreaterThan(PROXY_COUNT / 3);
+    expect(sent.pings).toBeGreaterThan(100);
+    expect(sent.unansweredPings).toBe(0); // each ping is a real PXE DISCOVER (67) or boot-server REQUEST (4011)
+    expect(proc.exit).toBeNull();
+    const after = await metrics();
+    const seen = total(after, 'tabula_dhcp_packets_total') + total(after, 'tabula_dhcp_dropped_total') - total(before, 'tabula_dhcp_packets_total') - total(before, 'tabula_dhcp_dropped_total');
+    expect(seen).toBeGreaterThanOrEqual(PROXY_COUNT);
+    console.log(`fuzz (proxy): ${sent.byPort['67']} to 67 + ${sent.byPort['4011']} to 4011 in ${Date.now() - t0} ms; ${sent.pings} pings answered`);
+  }, 300_000);
 });
