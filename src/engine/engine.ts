@@ -853,7 +853,7 @@ export class Engine implements EngineApi {
         differences,
       };
       this.repo.saveHostReport(h.id, stored);
-      this.repo.appendHostEvent(h.id, 'report', { generation: input.generation, verified: input.verified, rolledBack: input.rolledBack, differences: differences.length });
+      // No host event: the boot timeline already records every report, and a blade may report often.
       if (differences.length) this.log?.warn({ host: h.name, generation: input.generation, differences: differences.length }, 'the blade reports a state unlike its plan');
       const view = this.view(this.host(h.id));
       return { host: view, report: this.reportView(view, stored) };
