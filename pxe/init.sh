@@ -634,8 +634,8 @@ kernel_json() {
     "$(ip_json -d link show)" "$(ip_json addr show)" "$(ip_json -4 route show)" "$(ip_json -6 route show)" "$(bonds_json)"
 }
 
+# The kernel state goes in when $RUN/kernel.json holds it (post_report empties it to send without).
 report_json() { # GENERATION VERIFIED ROLLEDBACK
-  kernel_json > "$RUN/kernel.json"
   awk -F"$TAB" -v gen="$1" -v verified="$2" -v rolled="$3" -v durations="$RUN/durations" -v kernel="$RUN/kernel.json" '
     function esc(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); gsub(/[\001-\037]/, " ", s); return s }
     BEGIN { printf "{\"generation\":%d,\"verified\":%s", gen, verified; if (rolled == "true") printf ",\"rolledBack\":true"; printf ",\"checks\":[" }
@@ -649,8 +649,10 @@ report_json() { # GENERATION VERIFIED ROLLEDBACK
       printf "],\"durationsMs\":{"
       n = 0
       while ((getline line < durations) > 0) { split(line, kv, " "); printf "%s\"%s\":%d", (n++ ? "," : ""), kv[1], kv[2] }
-      printf "},\"kernel\":"
-      while ((getline line < kernel) > 0) print line
+      printf "}"
+      k = ""
+      while ((getline line < kernel) > 0) k = k line "\n"
+      if (k != "") printf ",\"kernel\":%s", k
       printf "}\n"
     }
   ' "$CHECKS"
@@ -658,10 +660,23 @@ report_json() { # GENERATION VERIFIED ROLLEDBACK
 
 duration() { echo "$1 $2" >> "$RUN/durations"; }
 
+# send_report GENERATION VERIFIED ROLLEDBACK: one POST. A server that refuses the report (400) gets
+# it again without the kernel state: the verdict matters more than the details, and an older server
+# (or a kernel whose iproute2 JSON it does not expect) must not cost the blade its report.
+send_report() {
+  http_post "/boot/$MACPATH/report" "$RUN/report.json" && return 0
+  grep -q ' 400 ' "$RUN/wget.err" && [ -s "$RUN/kernel.json" ] || return 1
+  log "report refused (400): sending it again without the kernel state"
+  : > "$RUN/kernel.json"
+  report_json "$@" > "$RUN/report.json"
+  http_post "/boot/$MACPATH/report" "$RUN/report.json"
+}
+
 post_report() { # GENERATION VERIFIED ROLLEDBACK
   duration uptime "$(uptime_ms)"
+  kernel_json > "$RUN/kernel.json"
   report_json "$@" > "$RUN/report.json"
-  if retry 60 report http_post "/boot/$MACPATH/report" "$RUN/report.json"; then
+  if retry 60 report send_report "$@"; then
     log "report posted: generation $1, verified $2${3:+, rolled back $3}"
   else
     log "report not accepted: $(wget_error "$RUN/wget.err")"

@@ -232,11 +232,11 @@ d('stateless boot image, direct QEMU boot', () => {
     });
   }, 240_000);
 
-  it('falls back to DHCP without an iPXE lease and applies a plan with DHCP on the management NIC', async () => {
+  it('falls back to DHCP without an iPXE lease and applies a plan with DHCP on the management NIC; resends a refused report without the kernel state', async () => {
     const mgmt = network('mgmt', { role: 'management', required: true });
     const cfg = hostConfig({ name: 'blade1', networks: [mgmt] });
     cfg.attachments = [attachOnNic(mgmt, mac(1), { method: 'dhcp' })];
-    run = new BladeRun({ label: 'dhcp', script: renderApplyScript(planHost(cfg)), vlanPort: false, provisioningIp: null, dhcpServer: true, kernelArgs: 'tabula.once=1 tabula.reach=20' });
+    run = new BladeRun({ label: 'dhcp', script: renderApplyScript(planHost(cfg)), vlanPort: false, provisioningIp: null, dhcpServer: true, refuseKernel: true, kernelArgs: 'tabula.once=1 tabula.reach=20' });
     const r = run;
     await r.start();
     const report = await r.waitForReport(1, BOOT_TIMEOUT_MS);
@@ -246,6 +246,10 @@ d('stateless boot image, direct QEMU boot', () => {
       expect(report.checks.filter((c) => !c.ok)).toEqual([]);
       expect(report).toMatchObject({ generation: 1, verified: true });
       expect(check(report, 'dhcp:eth0').detail).toMatch(/^ip=10\.77\.0\.1\d\d mask=24$/);
+      // This server refused the report with the kernel state (400): the blade sent it again without.
+      expect(report.kernel).toBeUndefined();
+      expect(r.serverLog().filter((l) => l.path?.endsWith('/report')).map((l) => l.status)).toEqual([400, 200]);
+      expect(r.serial()).toMatch(/tabula: .*report refused \(400\): sending it again without the kernel state/);
       expect(check(report, 'server').ok).toBe(true);
       expect(r.serial()).toMatch(/tabula: .*DHCP on eth0/);
       const log = r.serverLog();

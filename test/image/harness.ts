@@ -64,6 +64,8 @@ export interface BootOptions {
   provisioningIp?: string | null;
   /** Run busybox udhcpd on the lab bridge (10.77.0.100-120). */
   dhcpServer?: boolean;
+  /** The stand-in server answers 400 to a report with a kernel field, as a server without it would. */
+  refuseKernel?: boolean;
 }
 
 export interface Report {
@@ -132,7 +134,7 @@ export class BladeRun {
 
   async start(): Promise<void> {
     const ns = this.ns;
-    this.server = this.lab.spawn(ns, 'server', process.execPath, [path.join(HERE, 'server.mjs'), '--dir', this.dir, '--port', String(PORT), '--token', TOKEN]);
+    this.server = this.lab.spawn(ns, 'server', process.execPath, [path.join(HERE, 'server.mjs'), '--dir', this.dir, '--port', String(PORT), '--token', TOKEN, ...(this.opts.refuseKernel ? ['--refuse-kernel'] : [])]);
     await this.waitFor('the test server to listen', () => this.server?.stdout.includes('listening') ?? false, 10_000, this.server);
     if (this.opts.vlanPort) {
       const py = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';

@@ -5,7 +5,8 @@
 //   POST /boot/{mac}/inventory     stored as DIR/inventory.json
 //   GET  /boot/{mac}/config        DIR/config.sh, read on every request (the test swaps it), with
 //                                  X-Tabula-Generation taken from the script's header comment
-//   POST /boot/{mac}/report        stored as DIR/report-<n>.json
+//   POST /boot/{mac}/report        stored as DIR/report-<n>.json; with --refuse-kernel, a report that
+//                                  carries a "kernel" field is answered 400 (an older server)
 // The three /boot routes need `X-Tabula-Token: T` (401 otherwise). Every request is one JSON line in
 // DIR/server.log (method, path, status, remote address, ms since start).
 import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ const args = Object.fromEntries(
 const dir = args.dir;
 const port = Number(args.port ?? 8080);
 const token = args.token ?? 't';
+const refuseKernel = process.argv.includes('--refuse-kernel');
 if (!dir) throw new Error('--dir is required');
 const t0 = Date.now();
 const logFile = path.join(dir, 'server.log');
@@ -60,6 +62,7 @@ const server = http.createServer((req, res) => {
       return done(200, script, { 'X-Tabula-Generation': gen });
     }
     if (what === 'report' && req.method === 'POST') {
+      if (refuseKernel && 'kernel' in JSON.parse(body)) return done(400, JSON.stringify({ error: { code: 'INVALID_REQUEST' } }), { 'Content-Type': 'application/json' });
       const n = readdirSync(dir).filter((f) => /^report-\d+\.json$/.test(f)).length + 1;
       writeFileSync(path.join(dir, `report-${n}.json`), body);
       return done(200, JSON.stringify({ reported: n }), { 'Content-Type': 'application/json' });
