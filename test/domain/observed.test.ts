@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { bootReportSchema } from '../../src/boot/http/router.js';
 import { kernelStateSchema } from '../../src/boot/http/kernel-schema.js';
 import type { HostConfig } from '../../src/domain/model.js';
-import { type KernelState, describeDifference, diffState, observe, observeInterfaces, sameOptionValue } from '../../src/domain/observed.js';
+import { type KernelState, type StoredReport, describeDifference, diffState, observe, observeInterfaces, reportSyncReasons, sameOptionValue } from '../../src/domain/observed.js';
 import { planHost } from '../../src/domain/plan.js';
 import { attachOnBond, attachOnNic, bond, hostConfig, mac, network } from '../support/builders.js';
 
@@ -164,6 +164,54 @@ describe('diffState', () => {
     const a = (k.addr ?? []).find((x) => x.ifname === 'eth0');
     if (a) a.addr_info = [];
     expect(diffState(plan, observe(k))).toContainEqual({ interface: 'eth0', field: 'ipv4.address', planned: 'dhcp', observed: null });
+  });
+});
+
+describe('reportSyncReasons', () => {
+  const base: StoredReport = {
+    bootId: 1,
+    generation: 4,
+    verified: true,
+    rolledBack: false,
+    fallback: false,
+    receivedAt: '2026-01-01T00:00:00.000Z',
+    checks: [],
+    observed: true,
+    interfaces: [],
+    routes: [],
+    compared: true,
+    differences: [],
+  };
+  const diff = (n: number) => ({ interface: `eth${n}`, field: 'mtu', planned: 9000, observed: 1500 });
+
+  it('has nothing to say about a verified, identical report of the current generation', () => {
+    expect(reportSyncReasons(base, 4)).toEqual([]);
+  });
+
+  it('leaves a report of another generation to NOT_APPLIED', () => {
+    expect(reportSyncReasons({ ...base, verified: false, differences: [diff(0)] }, 5)).toEqual([]);
+  });
+
+  it('names the failed checks, but not the advisory ones', () => {
+    const checks = [
+      { name: 'server', ok: false },
+      { name: 'peer:10.0.0.2', ok: false, advisory: true },
+      { name: 'apply', ok: true },
+    ];
+    expect(reportSyncReasons({ ...base, verified: false, rolledBack: true, checks }, 4)).toEqual([
+      { code: 'REPORT_NOT_VERIFIED', message: 'generation 4 failed verification on the blade and was rolled back: server' },
+    ]);
+  });
+
+  it('says when the blade runs the fallback plan', () => {
+    expect(reportSyncReasons({ ...base, fallback: true }, 4).map((r) => r.code)).toEqual(['FALLBACK_PLAN']);
+  });
+
+  it('turns at most 10 differences into reasons, then counts the rest', () => {
+    const reasons = reportSyncReasons({ ...base, differences: Array.from({ length: 13 }, (_, i) => diff(i)) }, 4);
+    expect(reasons).toHaveLength(11);
+    expect(reasons[0]).toEqual({ code: 'STATE_DIFFERS', message: 'eth0 mtu: planned 9000, observed 1500' });
+    expect(reasons[10]?.message).toBe("and 3 more difference(s): see the host's report");
   });
 });
 
