@@ -1,8 +1,14 @@
 // The lab's pure parts: layout, demo configuration, QEMU command line, and the seed through a real
 // in-memory engine (no root, no QEMU).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openEngine } from '../../src/engine/index.js';
 import { seedDemo } from '../../src/lab/seed.js';
+import { bladeJson, summaryText } from '../../src/lab/summary.js';
+import type { BladeResult } from '../../src/lab/watch.js';
+import { serialChecks } from './support.js';
 import { bladeConfig, bladeSpecs, checkLabName, checkShape, qemuArgs } from '../../src/lab/spec.js';
 
 describe('lab layout', () => {
@@ -63,5 +69,83 @@ describe('lab seed', () => {
     } finally {
       opened.close();
     }
+  });
+});
+
+describe('lab summary', () => {
+  const result: BladeResult = {
+    name: 'blade1',
+    host: 'blade1',
+    mac: '52:54:00:7a:01:01',
+    firmware: 'uefi',
+    outcome: 'rolled-back',
+    verified: false,
+    rolledBack: true,
+    stages: { kernel: 3.1, 'rolled-back': 80.5 },
+    secondsToVerified: null,
+    generation: 7,
+    failedChecks: ['server'],
+    report: {
+      generation: 7,
+      verified: false,
+      rolledBack: true,
+      inSync: false,
+      checks: [
+        { name: 'apply', ok: true },
+        { name: 'server', ok: false, detail: 'no answer within 60s' },
+      ],
+      interfaces: [],
+      differences: [],
+    },
+    interfaces: [
+      {
+        name: 'bond0',
+        type: 'bond',
+        state: 'up',
+        mtu: 9000,
+        'link-aggregation': { mode: 'active-backup', port: ['eth0', 'eth1'], options: { miimon: 100, updelay: 0, lacp_rate: 'slow', xmit_hash_policy: 'layer2' } },
+        ipv4: { enabled: false },
+        ipv6: { enabled: false },
+      },
+      { name: 'mgmt', type: 'linux-bridge', state: 'up', mtu: 9000, bridge: { options: { stp: { enabled: false }, 'forward-delay': 0 }, port: [{ name: 'bond0' }] }, ipv4: { enabled: true, dhcp: false, address: [{ ip: '10.77.0.11', 'prefix-length': 24 }] }, ipv6: { enabled: false } },
+    ],
+  };
+
+  it('shows the outcome, the mode-relevant bond options, the addresses and the failed checks', () => {
+    const text = summaryText([result], () => 'reported');
+    expect(text).toContain('blade1  uefi  52:54:00:7a:01:01  ROLLED BACK (failed: server)');
+    expect(text).toContain('1/2 checks ok');
+    expect(text).toMatch(/bond0 +mtu 9000 +bond active-backup miimon=100 ports eth0,eth1/);
+    expect(text).not.toContain('lacp_rate');
+    expect(text).toMatch(/mgmt +mtu 9000 +bridge ports bond0 +10\.77\.0\.11\/24/);
+    expect(text).toContain('! server: no answer within 60s');
+  });
+
+  it('gives the JSON fields the lab promises', () => {
+    const j = bladeJson(result);
+    expect(j).toMatchObject({ name: 'blade1', mac: '52:54:00:7a:01:01', firmware: 'uefi', verified: false, secondsToVerified: null, rolledBack: true });
+    expect(j.interfaces.map((i) => i.name)).toEqual(['bond0', 'mgmt']);
+  });
+
+  it('reads the checks a blade printed on its console, latest apply only', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'lab-serial-'));
+    const file = path.join(dir, 'b.serial');
+    writeFileSync(
+      file,
+      [
+        'tabula: [7.05] applying generation 5',
+        'tabula: [9.37] check bond:bond0:mode: ok (balance-rr 0 (planned balance-rr))',
+        'tabula: [40.1] applying generation 6',
+        'tabula: [41.37] check bond:bond0:mode: ok (active-backup 1 (planned active-backup))',
+        'tabula: [41.5] check peer:10.200.0.12: failed, advisory only (no answer to ping within 60s)',
+        'tabula: [41.6] check server: FAILED (no answer)',
+      ].join('\r\n'),
+    );
+    expect(serialChecks(file)).toEqual([
+      { name: 'bond:bond0:mode', ok: true, detail: 'active-backup 1 (planned active-backup)' },
+      { name: 'peer:10.200.0.12', ok: false, detail: 'no answer to ping within 60s', advisory: true },
+      { name: 'server', ok: false, detail: 'no answer' },
+    ]);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
