@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { LOG_LEVELS } from '../log.js';
 import { registerAttach } from './commands/attach.js';
 import { registerBond } from './commands/bond.js';
+import { registerBootFiles } from './commands/boot-files.js';
 import { registerCluster } from './commands/cluster.js';
 import { registerHost } from './commands/host.js';
 import { registerLab } from './commands/lab.js';
@@ -67,6 +68,7 @@ export function buildProgram(session: Session, json: boolean, errColor: boolean)
   registerBond(program, session);
   registerAttach(program, session);
   registerPlan(program, session);
+  registerBootFiles(program, session);
   registerTemplate(program, session);
   registerLab(program, session);
   return program;
