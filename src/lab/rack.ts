@@ -83,8 +83,8 @@ export interface LabState {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export function defaultRunRoot(): string {
-  return process.env['TABULA_LAB_DIR'] ?? path.join(tmpdir(), 'tabula-lab');
+export function defaultRunRoot(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  return env['TABULA_LAB_DIR'] ?? path.join(tmpdir(), 'tabula-lab');
 }
 
 function sh(cmd: string, args: readonly string[], timeoutMs = 15_000): string {
@@ -129,7 +129,7 @@ export function saveState(s: LabState): void {
 
 export function loadState(runRoot: string, name: string): LabState {
   const file = stateFile(path.join(runRoot, name));
-  if (!existsSync(file)) throw labError(`no lab '${name}' (no ${file})`);
+  if (!existsSync(file)) throw labError(`no lab '${name}' (no ${file}; tabula lab list shows the running ones)`, 'LAB_INVALID');
   return JSON.parse(readFileSync(file, 'utf8')) as LabState;
 }
 

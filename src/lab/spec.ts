@@ -4,6 +4,8 @@
 // Everything lives inside the lab's own network namespace, so device names only need to be unique
 // within it; the namespace name carries the lab's unique name.
 
+import { TabulaError } from '../domain/errors.js';
+
 export type Firmware = 'bios' | 'uefi';
 export type FirmwareChoice = Firmware | 'mixed';
 
@@ -46,22 +48,23 @@ export interface BladeSpec {
   vmIp: string;
 }
 
-export function labError(message: string): Error {
-  return Object.assign(new Error(message), { code: 'LAB_INVALID' });
+/** A lab shape or name the lab refuses (LAB_INVALID), or a step of building or running it that failed (LAB_FAILED). */
+export function labError(message: string, code: 'LAB_INVALID' | 'LAB_FAILED' = 'LAB_FAILED'): TabulaError {
+  return new TabulaError(code === 'LAB_INVALID' ? 'bad-request' : 'internal', code, message);
 }
 
 /** A lab name: it becomes part of the namespace name `tabula-lab-NAME`. */
 export function checkLabName(name: string): string {
-  if (!/^[a-z][a-z0-9-]{0,19}$/.test(name)) throw labError(`lab name '${name}' must be 1-20 characters of a-z, 0-9 and '-', starting with a letter`);
+  if (!/^[a-z][a-z0-9-]{0,19}$/.test(name)) throw labError(`lab name '${name}' must be 1-20 characters of a-z, 0-9 and '-', starting with a letter`, 'LAB_INVALID');
   return name;
 }
 
 export const namespaceOf = (name: string): string => `tabula-lab-${name}`;
 
 export function checkShape(s: LabShape): LabShape {
-  if (!Number.isInteger(s.blades) || s.blades < 1 || s.blades > MAX_BLADES) throw labError(`--blades ${s.blades} must be a whole number from 1 to ${MAX_BLADES}`);
-  if (!Number.isInteger(s.nics) || s.nics < 1 || s.nics > MAX_NICS) throw labError(`--nics ${s.nics} must be a whole number from 1 to ${MAX_NICS}`);
-  if (!['bios', 'uefi', 'mixed'].includes(s.firmware)) throw labError(`--firmware '${String(s.firmware)}' must be bios, uefi or mixed`);
+  if (!Number.isInteger(s.blades) || s.blades < 1 || s.blades > MAX_BLADES) throw labError(`--blades ${s.blades} must be a whole number from 1 to ${MAX_BLADES}`, 'LAB_INVALID');
+  if (!Number.isInteger(s.nics) || s.nics < 1 || s.nics > MAX_NICS) throw labError(`--nics ${s.nics} must be a whole number from 1 to ${MAX_NICS}`, 'LAB_INVALID');
+  if (!['bios', 'uefi', 'mixed'].includes(s.firmware)) throw labError(`--firmware '${String(s.firmware)}' must be bios, uefi or mixed`, 'LAB_INVALID');
   return s;
 }
 
@@ -169,7 +172,7 @@ export function qemuArgs(blade: BladeSpec, files: QemuFiles): string[] {
   const args = ['-name', blade.name, '-accel', 'tcg', '-smp', '1', '-m', '256', '-nodefaults', '-nographic', '-no-reboot', '-no-user-config'];
   args.push('-serial', `file:${files.serial}`, '-monitor', 'none', '-qmp', `unix:${files.qmp},server=on,wait=off`, '-pidfile', files.pid);
   if (blade.firmware === 'uefi') {
-    if (!files.vars) throw labError(`${blade.name}: UEFI needs a copy of OVMF_VARS`);
+    if (!files.vars) throw labError(`${blade.name}: UEFI needs a copy of OVMF_VARS`, 'LAB_INVALID');
     args.push('-drive', `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,file=${files.vars}`);
   }
   blade.taps.forEach((tap, k) => {

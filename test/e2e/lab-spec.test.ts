@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/program.js';
 import { openEngine } from '../../src/engine/index.js';
 import { seedDemo } from '../../src/lab/seed.js';
 import { bladeJson, summaryText } from '../../src/lab/summary.js';
@@ -147,5 +148,32 @@ describe('lab summary', () => {
       { name: 'server', ok: false, detail: 'no answer' },
     ]);
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('tabula lab (CLI errors, no root needed)', () => {
+  const capture = (): { io: { stdout: (s: string) => void; stderr: (s: string) => void }; out: string[]; err: string[] } => {
+    const out: string[] = [];
+    const err: string[] = [];
+    return { io: { stdout: (s) => out.push(s), stderr: (s) => err.push(s) }, out, err };
+  };
+
+  it('refuses a bad flag as a usage error (exit 2) before touching anything', async () => {
+    const c = capture();
+    expect(await run(['lab', 'up', '--blades', '0'], c.io)).toBe(2);
+    expect(c.err.join('')).toMatch(/--blades must be a whole number from 1 to 32/);
+  });
+
+  it('names an unknown lab with LAB_INVALID (exit 1)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'lab-root-'));
+    const c = capture();
+    expect(await run(['--json', 'lab', 'down', 'nosuch'], c.io, { env: { ...process.env, TABULA_LAB_DIR: dir } })).toBe(1);
+    expect(JSON.parse(c.err.join('')).error).toMatchObject({ code: 'LAB_INVALID' });
+    expect(JSON.parse(c.err.join('')).error.message).toContain("no lab 'nosuch'");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a lab name that could not be a namespace name', () => {
+    expect(() => checkLabName('../etc')).toThrow(expect.objectContaining({ code: 'LAB_INVALID' }));
   });
 });

@@ -6,7 +6,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { TabulaError } from '../../domain/errors.js';
 import type { HostPlan } from '../../domain/plan-types.js';
 import { type LabState, apiOk, createLab, defaultRunRoot, destroyLab, listLabs, loadState, startBlade } from '../../lab/rack.js';
-import { OVMF_CODE, OVMF_VARS, type FirmwareChoice } from '../../lab/spec.js';
+import { OVMF_CODE, OVMF_VARS, type FirmwareChoice, checkLabName, labError } from '../../lab/spec.js';
 import { bladeJson, summaryText } from '../../lab/summary.js';
 import { type BladeResult, watchBlades } from '../../lab/watch.js';
 import { findPackageRoot } from '../../store/migrate.js';
@@ -28,9 +28,7 @@ const whole =
     return Number(v);
   };
 
-function labFailure(message: string): TabulaError {
-  return new TabulaError('internal', 'LAB_FAILED', message, {});
-}
+const labFailure = (message: string): TabulaError => labError(message, 'LAB_FAILED');
 
 function onPath(cmd: string): boolean {
   return (process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((d) => existsSync(path.join(d, cmd)));
@@ -106,7 +104,7 @@ async function up(ctx: Ctx, o: UpOptions): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    state = await createLab({ blades: o.blades, nics: o.nics, firmware: o.firmware, cliMain: cliMain(), tftpRoot, ...(o.name ? { name: o.name } : {}), say });
+    state = await createLab({ runRoot: defaultRunRoot(ctx.session.env), blades: o.blades, nics: o.nics, firmware: o.firmware, cliMain: cliMain(), tftpRoot, ...(o.name ? { name: o.name } : {}), say });
     const s = state;
     say(`lab '${s.name}' ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; booting ${s.blades.length} blade(s): ${s.blades.map((b) => `${b.name} (${b.firmware}, ${b.macs.length} NICs)`).join(', ')}`);
     for (const b of s.blades) startBlade(s, b.name);
@@ -147,19 +145,19 @@ async function up(ctx: Ctx, o: UpOptions): Promise<void> {
 }
 
 function down(ctx: Ctx, name: string | undefined): void {
-  const root = defaultRunRoot();
+  const root = defaultRunRoot(ctx.session.env);
   const names = name ? [name] : listLabs(root);
   if (!names.length) {
     ctx.print({ removed: [] }, () => 'no lab is running\n');
     return;
   }
   const removed: { name: string; removed: string[] }[] = [];
-  for (const n of names) removed.push({ name: n, removed: destroyLab(loadState(root, n)) });
+  for (const n of names) removed.push({ name: n, removed: destroyLab(loadState(root, checkLabName(n))) });
   ctx.print({ removed }, () => removed.map((r) => `lab '${r.name}' removed: ${r.removed.join(', ') || 'nothing was running'}\n`).join(''));
 }
 
 function list(ctx: Ctx): void {
-  const root = defaultRunRoot();
+  const root = defaultRunRoot(ctx.session.env);
   const labs = listLabs(root).map((n) => loadState(root, n));
   ctx.print(
     labs.map((l) => ({ name: l.name, namespace: l.namespace, createdAt: l.createdAt, blades: l.blades.map((b) => b.name), dir: l.dir })),
