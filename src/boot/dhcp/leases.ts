@@ -79,6 +79,16 @@ export class RangePool {
     this.taken = new Uint8Array(end - start + 1);
   }
 
+  /** An empty pool for a [start, end] range of dotted addresses; RangeError when it is backwards or too big. */
+  static forRange(range: readonly [string, string]): RangePool {
+    const key = `${range[0]}-${range[1]}`;
+    const start = parseOrThrow(range[0]);
+    const end = parseOrThrow(range[1]);
+    if (end < start) throw new RangeError(`range ${key} ends before it starts`);
+    if (end - start + 1 > MAX_RANGE_SIZE) throw new RangeError(`range ${key} is larger than ${MAX_RANGE_SIZE} addresses`);
+    return new RangePool(start, end);
+  }
+
   contains(n: number): boolean {
     return n >= this.start && n <= this.end;
   }
@@ -123,7 +133,8 @@ export class RangePool {
   }
 }
 
-function parseOrThrow(ip: string): number {
+/** An IPv4 address as a number; a TypeError naming the text otherwise. */
+export function parseOrThrow(ip: string): number {
   const n = ipToUint(ip);
   if (n === null) throw new TypeError(`'${ip}' is not an IPv4 address`);
   return n;
@@ -222,11 +233,7 @@ export class InMemoryLeaseStore implements LeaseStore {
     const key = `${range[0]}-${range[1]}`;
     let pool = this.pools.get(key);
     if (pool) return pool;
-    const start = parseOrThrow(range[0]);
-    const end = parseOrThrow(range[1]);
-    if (end < start) throw new RangeError(`range ${key} ends before it starts`);
-    if (end - start + 1 > MAX_RANGE_SIZE) throw new RangeError(`range ${key} is larger than ${MAX_RANGE_SIZE} addresses`);
-    pool = new RangePool(start, end);
+    pool = RangePool.forRange(range);
     // One pass over existing records when a range is first used (records may predate it).
     for (const n of this.byIp.keys()) if (pool.contains(n)) pool.take(n);
     this.pools.set(key, pool);

@@ -14,7 +14,7 @@
 // (they become usable again after a restart).
 import type Database from 'better-sqlite3';
 import { ipToUint, uintToIp } from './ip.js';
-import { MAX_RANGE_SIZE, RangePool } from './leases.js';
+import { RangePool, parseOrThrow } from './leases.js';
 import type { Lease, LeaseState, LeaseStore } from './leases.js';
 
 interface LeaseRow {
@@ -24,12 +24,6 @@ interface LeaseRow {
   state: string;
   expires: number;
   client_id: string | null;
-}
-
-function parseOrThrow(ip: string): number {
-  const n = ipToUint(ip);
-  if (n === null) throw new TypeError(`'${ip}' is not an IPv4 address`);
-  return n;
 }
 
 function toLease(r: LeaseRow): Lease {
@@ -161,13 +155,9 @@ export class SqliteLeaseStore implements LeaseStore {
     const key = `${range[0]}-${range[1]}`;
     let pool = this.pools.get(key);
     if (pool) return pool;
-    const start = parseOrThrow(range[0]);
-    const end = parseOrThrow(range[1]);
-    if (end < start) throw new RangeError(`range ${key} ends before it starts`);
-    if (end - start + 1 > MAX_RANGE_SIZE) throw new RangeError(`range ${key} is larger than ${MAX_RANGE_SIZE} addresses`);
-    pool = new RangePool(start, end);
+    pool = RangePool.forRange(range);
     // Once per range: the rows inside it (an index range scan of the primary key).
-    for (const r of this.q.inRange.iterate(start, end)) pool.take(r.ip_num);
+    for (const r of this.q.inRange.iterate(pool.start, pool.end)) pool.take(r.ip_num);
     this.pools.set(key, pool);
     return pool;
   }
