@@ -152,16 +152,9 @@ export class SqliteBootStore implements BootEventSink, BootTimeline {
     this.eventsTotal = opts.metrics?.counter('tabula_boot_events_total', 'Boot timeline events by stage');
   }
 
-  private readonly stmts = new Map<string, Database.Statement>();
-
-  /** Prepared once per SQL text (record() runs for every DHCP packet). */
+  /** Prepared once per SQL text (the repository's cache: record() runs for every DHCP packet). */
   private stmt(sql: string): Database.Statement {
-    let s = this.stmts.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.stmts.set(sql, s);
-    }
-    return s;
+    return this.repo.statement(sql);
   }
 
   private iso(ms = this.now()): string {

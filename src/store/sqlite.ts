@@ -288,7 +288,8 @@ export class SqliteRepository implements Repository {
   }
 
   /** Prepared once per SQL text, then reused. */
-  private stmt(sql: string): Database.Statement {
+  /** Prepared once per SQL text on this database, then reused; shared by the stores built on this repository. */
+  statement(sql: string): Database.Statement {
     let s = this.stmts.get(sql);
     if (!s) {
       s = this.db.prepare(sql);
@@ -298,15 +299,15 @@ export class SqliteRepository implements Repository {
   }
 
   private one<R>(sql: string, ...params: unknown[]): R | undefined {
-    return this.stmt(sql).get(...params) as R | undefined;
+    return this.statement(sql).get(...params) as R | undefined;
   }
 
   private all<R>(sql: string, ...params: unknown[]): R[] {
-    return this.stmt(sql).all(...params) as R[];
+    return this.statement(sql).all(...params) as R[];
   }
 
   private run(sql: string, ...params: unknown[]): Database.RunResult {
-    return this.stmt(sql).run(...params);
+    return this.statement(sql).run(...params);
   }
 
   /** Runs an UPDATE/DELETE that must hit exactly one row. */

@@ -91,7 +91,6 @@ const toPin = (r: PinRow): TemplatePin => ({
 
 export class TemplateStore {
   private readonly db: Database.Database;
-  private readonly stmts = new Map<string, Database.Statement>();
   private readonly now: () => string;
 
   constructor(
@@ -102,13 +101,9 @@ export class TemplateStore {
     this.now = opts.now ?? (() => new Date().toISOString());
   }
 
+  /** Prepared once per SQL text (the repository's cache). */
   private stmt(sql: string): Database.Statement {
-    let s = this.stmts.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.stmts.set(sql, s);
-    }
-    return s;
+    return this.repo.statement(sql);
   }
 
   private tx<T>(fn: () => T): T {
