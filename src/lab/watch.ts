@@ -80,6 +80,8 @@ export interface WatchTarget {
   sinceMs?: number;
   /** Wait for a report of at least this generation. */
   minGeneration?: number;
+  /** Count a report of the running boot too (a live re-apply); default: only boots started after sinceMs. */
+  sameBoot?: boolean;
 }
 
 const asList = <T>(body: unknown): T[] => {
@@ -93,13 +95,20 @@ const asList = <T>(body: unknown): T[] => {
   return [];
 };
 
-/** Events of this blade's boots that happened after `since`, oldest first. */
-export async function bootEvents(s: LabState, host: string, sinceMs: number): Promise<BootEventView[]> {
+/**
+ * Events of this blade's boots that happened after `since`, oldest first. With `newBootsOnly`, only
+ * boots that started after `since`: a boot of the previous power-on may still report just after it
+ * (and must not count for the next one).
+ */
+export async function bootEvents(s: LabState, host: string, sinceMs: number, newBootsOnly = false): Promise<BootEventView[]> {
   const r = await api(s, 'GET', `/api/v1/hosts/${encodeURIComponent(host)}/boots?limit=5`);
   if (r.status === 404) return [];
   if (r.status !== 200) throw new Error(`GET /hosts/${host}/boots: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
-  const events = asList<BootView>(r.body).flatMap((b) => b.events);
-  return events.filter((e) => Date.parse(e.at) >= sinceMs - 500).sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  const boots = asList<BootView>(r.body).filter((b) => !newBootsOnly || Date.parse(b.startedAt) >= sinceMs);
+  return boots
+    .flatMap((b) => b.events)
+    .filter((e) => Date.parse(e.at) >= sinceMs)
+    .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
 }
 
 export async function hostReport(s: LabState, host: string): Promise<HostReportView | null> {
@@ -162,7 +171,7 @@ async function observe(s: LabState, t: WatchTarget, prev: BladeResult | undefine
   };
   let events: BootEventView[] = [];
   try {
-    events = await bootEvents(s, host, since);
+    events = await bootEvents(s, host, since, t.sameBoot !== true);
   } catch (e) {
     r.detail = (e as Error).message;
   }

@@ -14,6 +14,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { InterfaceState } from '../../src/domain/plan-types.js';
 import { type BladeRecord, type LabState, apiOk, blade, createLab, destroyLab, resetBlade, startBlade, stopBlade } from '../../src/lab/rack.js';
 import { qmp } from '../../src/lab/qmp.js';
 import { PEER_PING } from '../../src/lab/spec.js';
@@ -48,8 +49,9 @@ interface HostView {
 
 const host = (name: string): Promise<HostView> => apiOk<HostView>(L(), 'GET', `/api/v1/hosts/${name}`);
 
-async function watchOne(b: BladeRecord, opts: { host?: string; sinceMs?: number; minGeneration?: number; timeoutMs?: number } = {}): Promise<BladeResult> {
-  const [r] = await watchBlades(L(), [{ blade: b, ...(opts.host ? { host: opts.host } : {}), ...(opts.sinceMs !== undefined ? { sinceMs: opts.sinceMs } : {}), ...(opts.minGeneration !== undefined ? { minGeneration: opts.minGeneration } : {}) }], {
+async function watchOne(b: BladeRecord, opts: { host?: string; sinceMs?: number; minGeneration?: number; sameBoot?: boolean; timeoutMs?: number } = {}): Promise<BladeResult> {
+  const { timeoutMs: _t, ...target } = opts;
+  const [r] = await watchBlades(L(), [{ blade: b, ...target }], {
     timeoutMs: opts.timeoutMs ?? BOOT_MS,
   });
   return r as BladeResult;
@@ -191,7 +193,7 @@ d('the virtual rack, end to end', () => {
       const since = Date.now();
       await apiOk(s, 'PATCH', '/api/v1/hosts/blade3/bonds/bond0', { options: { miimon: 200 } });
       const gen = (await host('blade3')).generation;
-      const r = await watchOne(b3, { sinceMs: since, minGeneration: gen, timeoutMs: 240_000 });
+      const r = await watchOne(b3, { sinceMs: since, minGeneration: gen, sameBoot: true, timeoutMs: 240_000 });
       expect({ outcome: r.outcome, generation: r.generation }).toEqual({ outcome: 'verified', generation: gen });
       expect(r.stages.ipxe, 'no new PXE boot').toBeUndefined();
       expect(r.stages.kernel, 'no new kernel').toBeUndefined();
@@ -262,20 +264,25 @@ d('the virtual rack, end to end', () => {
     });
   }, 600_000);
 
-  it('a second lab (the CLI, --once --json) boots its blade, prints the JSON summary and leaves nothing behind', async () => {
+  it('a second lab (the CLI, --once --json, four NICs) boots its blade, prints the JSON summary and leaves nothing behind', async () => {
     await withArtefacts(() => lab, 'e2e-cli-second-lab', async () => {
       const s = L();
       // Keep to three VMs in all: the first rack keeps two.
       await stopBlade(s, 'blade2');
       const runRoot = path.join(ARTEFACTS, 'run-cli');
       const name = `cli${process.pid % 100000}`;
-      const r = await runWithEnv(process.execPath, [cliMainPath(), '--json', 'lab', 'up', '--blades', '1', '--firmware', 'bios', '--once', '--timeout', '300', '--name', name], 400_000, { ...process.env, TABULA_LAB_DIR: runRoot });
+      const r = await runWithEnv(process.execPath, [cliMainPath(), '--json', 'lab', 'up', '--blades', '1', '--firmware', 'bios', '--nics', '4', '--once', '--timeout', '300', '--name', name], 400_000, { ...process.env, TABULA_LAB_DIR: runRoot });
       expect(r.code, r.stderr.slice(-3000)).toBe(0);
-      const out = JSON.parse(r.stdout) as { name: string; mac: string; firmware: string; verified: boolean; secondsToVerified: number; interfaces: { name: string; type: string }[] }[];
+      const out = JSON.parse(r.stdout) as { name: string; mac: string; firmware: string; verified: boolean; secondsToVerified: number; interfaces: InterfaceState[] }[];
       expect(out).toHaveLength(1);
       expect(out[0]).toMatchObject({ name: 'blade1', mac: '52:54:00:7a:01:01', firmware: 'bios', verified: true });
       expect(out[0]?.secondsToVerified).toBeGreaterThan(0);
-      expect(out[0]?.interfaces.find((i) => i.name === 'bond0')?.type).toBe('bond');
+      // Four NICs: management on the active-backup bond, the tagged networks on a balance-xor bond1.
+      const ifs = new Map((out[0]?.interfaces ?? []).map((i) => [i.name, i]));
+      expect(ifs.get('bond0')?.['link-aggregation']).toMatchObject({ mode: 'active-backup', port: ['eth0', 'eth1'] });
+      expect(ifs.get('bond1')?.['link-aggregation']).toMatchObject({ mode: 'balance-xor', port: ['eth2', 'eth3'] });
+      expect(ifs.get('bond1.200')?.vlan).toEqual({ 'base-iface': 'bond1', id: 200 });
+      expect(ifs.get('vmnet')?.bridge?.port.map((p) => p.name)).toEqual(['bond1.100']);
       // --once removed its namespace and run folder; the first rack is untouched.
       const { execFileSync } = await import('node:child_process');
       const spaces = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
