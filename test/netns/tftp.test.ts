@@ -16,6 +16,7 @@ const CLIENT = '10.77.0.2';
 
 let lab: NetnsLab;
 let S: string, C: string;
+let cIface: string;
 let root: string;
 let out: string;
 let server: LabProcess;
@@ -63,6 +64,7 @@ d('TFTP in network namespaces', () => {
     S = lab.netns('S');
     C = lab.netns('C');
     const [s, c] = lab.veth(S, 's', C, 'c');
+    cIface = c;
     lab.addr(S, s, `${SERVER}/24`);
     lab.addr(C, c, `${CLIENT}/24`);
     server = lab.tabula(S, main, 'serve-tftp', ['--db', path.join(lab.dir, 'tabula.db'), 'serve', '--listen', `${SERVER}:8080`, '--tftp-listen', `${SERVER}:69`, '--tftp-root', root]);
@@ -138,6 +140,22 @@ d('TFTP in network namespaces', () => {
     expect(r.code).not.toBe(0);
     expect(existsSync(dest) ? readFileSync(dest, 'utf8') : '').not.toContain('root:');
   }, 40_000);
+
+  it('boot.ipxe over TFTP is generated for the client: its own per-host script, found by its MAC', async () => {
+    const clientMac = (await lab.exec(C, 'cat', [`/sys/class/net/${cIface}/address`], 5_000)).stdout.trim();
+    expect(clientMac).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+    const dest = path.join(out, 'boot.ipxe');
+    const r = await lab.exec(C, 'curl', ['-sS', '--max-time', '20', '--tftp-blksize', '1468', '-o', dest, `tftp://${SERVER}/boot.ipxe`], 30_000);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const script = readFileSync(dest, 'utf8');
+    expect(script.startsWith('#!ipxe')).toBe(true);
+    expect(script).toContain(`http://${SERVER}:8080/boot/${clientMac.replace(/:/g, '-')}/kernel`);
+    // a boot started: the script carries a fresh boot token, and a second fetch gets another one
+    const token = /tabula\.token=(\S+)/.exec(script)?.[1];
+    expect(token).toBeTruthy();
+    const again = await lab.exec(C, 'curl', ['-sS', '--max-time', '20', '-o', '-', `tftp://${SERVER}/boot.ipxe`], 30_000);
+    expect(/tabula\.token=(\S+)/.exec(again.stdout)?.[1]).not.toBe(token);
+  }, 60_000);
 
   it('counts transfers and bytes in /metrics', async () => {
     const r = await lab.exec(C, 'curl', ['-s', '--max-time', '5', `http://${SERVER}:8080/metrics`], 10_000);

@@ -57,6 +57,13 @@ export interface BootServices {
   /** Where the DHCP and TFTP servers report their stages. */
   events: BootEventSink;
   store: SqliteBootStore;
+  /** The generic iPXE script (chains to the per-host one by MAC). */
+  genericScript(): string;
+  /**
+   * The per-host iPXE script for a normalized MAC: enrols an unknown MAC, starts a boot and issues its
+   * fresh token. Served over HTTP at /boot/{mac}/ipxe and, for TFTP-only firmware, over TFTP.
+   */
+  hostScript(mac: string, via: 'http' | 'tftp'): string;
 }
 
 // ------------------------------------------------------------------ request shapes
@@ -211,9 +218,22 @@ export function createBootServices(opts: BootServicesOptions): BootServices {
 
   // ---------------------------------------------------------------- GET /boot.ipxe
 
-  router.get('/boot.ipxe', track('/boot.ipxe'), (_req, res) => {
+  const genericScript = (): string => {
     stageEvents.inc({ stage: 'ipxe-script' });
-    textReply(res, templates.renderGenericIpxe({ publicUrl, retrySeconds: GENERIC_RETRY_SECONDS }));
+    return templates.renderGenericIpxe({ publicUrl, retrySeconds: GENERIC_RETRY_SECONDS });
+  };
+
+  const hostScript = (mac: string, via: 'http' | 'tftp'): string => {
+    const { host, enrolled } = engine.findOrEnrolHost(mac);
+    const { bootId, token } = store.startBoot(host.id, mac);
+    tokensIssued.inc();
+    const script = templates.renderHostIpxe(host.id, { publicUrl, mac: hexhyp(mac), token, kernelArgs, host: { name: host.name, generation: host.generation } });
+    event(mac, 'host-script', { host: host.name, enrolled, generation: host.generation, ...(via === 'tftp' ? { via } : {}) }, bootId);
+    return script;
+  };
+
+  router.get('/boot.ipxe', track('/boot.ipxe'), (_req, res) => {
+    textReply(res, genericScript());
   });
   only('/boot.ipxe', '/boot.ipxe', ['GET', 'HEAD']);
 
@@ -227,12 +247,7 @@ export function createBootServices(opts: BootServicesOptions): BootServices {
   router.get('/boot/:mac/ipxe', track(ipxeRoute), (req, res) => {
     const mac = pathMac(req);
     locals(res).mac = mac;
-    const { host, enrolled } = engine.findOrEnrolHost(mac);
-    const { bootId, token } = store.startBoot(host.id, mac);
-    tokensIssued.inc();
-    const script = templates.renderHostIpxe(host.id, { publicUrl, mac: hexhyp(mac), token, kernelArgs, host: { name: host.name, generation: host.generation } });
-    event(mac, 'host-script', { host: host.name, enrolled, generation: host.generation }, bootId);
-    textReply(res, script);
+    textReply(res, hostScript(mac, 'http'));
   });
   only('/boot/:mac/ipxe', ipxeRoute, ['GET']);
 
@@ -387,5 +402,5 @@ export function createBootServices(opts: BootServicesOptions): BootServices {
     sendError(res, err, logger);
   });
 
-  return { router, events: store, store };
+  return { router, events: store, store, genericScript, hostScript };
 }

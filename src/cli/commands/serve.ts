@@ -23,6 +23,7 @@ import { startDhcpServer } from '../../boot/dhcp/udp-server.js';
 import type { BootEventSink } from '../../boot/events.js';
 import { FDS_ENV, INTERFACE_ENV, type InheritedSockets, inheritedSockets, privilegeProblem, relaunchWithDeviceSockets } from '../../boot/launcher/index.js';
 import { openRootFile } from '../../boot/tftp/files.js';
+import { bootScriptProvider } from '../../boot/tftp/generated.js';
 import { instrumentTftp, neighbourMac } from '../../boot/tftp/instrument.js';
 import { normalizeRequestName } from '../../boot/tftp/paths.js';
 import { type TftpServer, startTftpServer } from '../../boot/tftp/server.js';
@@ -306,17 +307,20 @@ async function serve(ctx: Ctx, options: ServeOptions): Promise<void> {
     if (options.tftpListen !== 'off') {
       const at = options.tftpListen;
       const tlog = logger.child({ service: 'tftp' });
-      const onTransfer = instrumentTftp({
-        metrics: sc.metrics,
-        events,
-        macFor: (ip) => {
-          const held = leases?.findByAddress(ip);
-          return held && held.mac !== '' ? held.mac : neighbourMac(ip);
-        },
+      const macFor = (ip: string): string | null => {
+        const held = leases?.findByAddress(ip);
+        return held && held.mac !== '' ? held.mac : neighbourMac(ip);
+      };
+      const onTransfer = instrumentTftp({ metrics: sc.metrics, events, macFor });
+      // boot.ipxe is generated per client: its own iPXE script when its MAC is known.
+      const provider = bootScriptProvider({
+        scripts: boot,
+        macFor,
+        onError: (err, client) => tlog.warn({ err, client: client.address }, 'boot.ipxe not generated; serving the root directory'),
       });
       let tftp: TftpServer;
       try {
-        tftp = await startTftpServer({ root: tftpRoot, address: at.host, port: at.port, logger: tlog, onTransfer });
+        tftp = await startTftpServer({ root: tftpRoot, address: at.host, port: at.port, logger: tlog, onTransfer, provider });
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         const why = code === 'EADDRINUSE' ? 'the address is in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'no such local address' : (e as Error).message;
