@@ -1,0 +1,98 @@
+// Engine: plan computation for a big host (64 NICs, 16 bonds, 200 VLANs), inventory reconciliation
+// per report, and a 10,000-host database (insert time, plan time, size). No peer exists for this:
+// the RESULT line says ratio=n/a.
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openEngine } from '../src/engine/index.js';
+import { finish, fmt, load } from './lib.js';
+import { inventory, seedBlade } from './seed.js';
+
+const HOSTS = 10_000;
+const INSERT_BUDGET_MS = 240_000;
+
+/** Runs fn up to `count` times or until `budgetMs` is spent; returns per-call ms (median, p99) and the count. */
+function time(fn: (i: number) => void, count: number, budgetMs: number): { median: number; p99: number; n: number } {
+  const ms: number[] = [];
+  const until = Date.now() + budgetMs;
+  for (let i = 0; i < count && Date.now() < until; i++) {
+    const t = process.hrtime.bigint();
+    fn(i);
+    ms.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  ms.sort((a, b) => a - b);
+  return { median: ms[Math.floor(ms.length / 2)] ?? NaN, p99: ms[Math.min(ms.length - 1, Math.floor(ms.length * 0.99))] ?? NaN, n: ms.length };
+}
+
+function main(): void {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tabula-bench-engine-'));
+  const rows = ['| what | median | p99 | runs | load |', '|---|---|---|---|---|'];
+  const row = (what: string, t: { median: number; p99: number; n: number }): void => {
+    const line = `| ${what} | ${fmt(t.median)} ms | ${fmt(t.p99)} ms | ${t.n} | ${load()} |`;
+    console.log(line);
+    rows.push(line);
+  };
+  try {
+    // 1. One big host.
+    const big = openEngine({ dbPath: path.join(dir, 'big.db') });
+    const t0 = Date.now();
+    const id = seedBlade(big.engine, 1, { nics: 64, bonds: 16, vlans: 200 });
+    const seedMs = Date.now() - t0;
+    const plan = big.engine.getPlan(id);
+    console.log(`big host seeded in ${seedMs} ms; plan has ${JSON.stringify(plan).length} bytes of JSON`);
+    row('plan, host with 64 NICs, 16 bonds, 200 VLAN attachments', time(() => big.engine.getPlan(id), 200, 20_000));
+    row('inventory report, 64 NICs, nothing changed', time(() => big.engine.reportInventory(id, inventory(1, 64)), 200, 20_000));
+    big.close();
+
+    // 2. Reconciliation on a typical blade, unchanged and with a NIC renamed back and forth.
+    const small = openEngine({ dbPath: path.join(dir, 'small.db') });
+    const sid = seedBlade(small.engine, 2, { nics: 4, bonds: 1, vlans: 2 });
+    row('inventory report, 4 NICs, nothing changed', time(() => small.engine.reportInventory(sid, inventory(2, 4)), 1000, 20_000));
+    row(
+      'inventory report, 4 NICs, eth3 renamed (alternating)',
+      time(
+        (i) => {
+          const r = inventory(2, 4);
+          if (i % 2 === 0) r.nics[3]!.name = 'ens9';
+          small.engine.reportInventory(sid, r);
+        },
+        1000,
+        20_000,
+      ),
+    );
+    small.close();
+
+    // 3. 10,000 hosts in one file database.
+    const dbPath = path.join(dir, 'fleet.db');
+    const fleet = openEngine({ dbPath });
+    const ids: number[] = [];
+    const i0 = Date.now();
+    for (let b = 0; b < HOSTS && Date.now() - i0 < INSERT_BUDGET_MS; b++) ids.push(seedBlade(fleet.engine, b, { nics: 4, bonds: 1, vlans: 2 }));
+    const insertMs = Date.now() - i0;
+    const line = `| insert ${ids.length} hosts (4 NICs, 1 bond, 2 VLANs each; inventory + bond + 2 attachments, one call each) | ${fmt(insertMs / ids.length)} ms/host | total ${fmt(insertMs / 1000)} s | ${ids.length} | ${load()} |`;
+    console.log(line);
+    rows.push(line);
+    if (ids.length < HOSTS) rows.push(`Insert stopped at the ${INSERT_BUDGET_MS / 1000} s budget.`);
+    row(`plan, random host of ${ids.length}`, time((i) => fleet.engine.getPlan(ids[(i * 7919) % ids.length] as number), 2000, 20_000));
+    row(`inventory report, random host of ${ids.length}, nothing changed`, time((i) => {
+      const k = (i * 7919) % ids.length;
+      fleet.engine.reportInventory(ids[k] as number, inventory(k, 4));
+    }, 2000, 20_000));
+    fleet.close();
+    const size = ['', '-wal', '-shm'].map((s) => (existsSync(dbPath + s) ? statSync(dbPath + s).size : 0)).reduce((a, b) => a + b, 0);
+    const sline = `| database size, ${ids.length} hosts (db + wal + shm, after close) | ${fmt(size / 2 ** 20)} MiB | ${fmt(size / ids.length / 1024)} KiB/host | | ${load()} |`;
+    console.log(sline);
+    rows.push(sline);
+    finish({
+      name: 'engine',
+      command: 'npm run bench:engine',
+      peers: ['none: no other tool computes the same plans, so ratio=n/a. In-process calls on the engine (better-sqlite3, file database in the OS temp folder, WAL as opened by the engine).'],
+      lines: rows,
+      result: { value: insertMs / ids.length, unit: 'ms/host-insert', ratio: null, peer: 'none' },
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main();

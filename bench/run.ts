@@ -1,0 +1,23 @@
+// `npm run bench`: every benchmark in turn, each in its own process (its own namespaces), then the
+// RESULT lines together. A failing benchmark is reported and the others still run.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const BENCHES = ['tftp', 'http', 'engine'] as const;
+
+const results: string[] = [];
+let failed = 0;
+for (const name of BENCHES) {
+  console.log(`\n== ${name}`);
+  const r = spawnSync(process.execPath, [path.join(HERE, `${name}.js`)], { stdio: ['inherit', 'pipe', 'inherit'], encoding: 'utf8', timeout: 900_000 });
+  process.stdout.write(r.stdout ?? '');
+  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
+  if (r.status !== 0 || !line) {
+    failed++;
+    results.push(`FAILED ${name} (exit ${r.status ?? r.signal})`);
+  } else results.push(line);
+}
+console.log(`\n${results.join('\n')}`);
+process.exitCode = failed > 0 ? 1 : 0;
