@@ -253,9 +253,9 @@ retry() {
   done
 }
 
-fetch_config() { # OUT
+fetch_config() { # OUT [QUERY]
   rm -f "$1" "$1.headers"
-  http_get "/boot/$MACPATH/config" "$1" && [ -s "$1" ]
+  http_get "/boot/$MACPATH/config$2" "$1" && [ -s "$1" ]
 }
 
 header_of() { # FILE NAME
@@ -326,6 +326,7 @@ apply_script() {
   : > "$RUN/peers"
   : > "$RUN/dhcp.ifaces"
   : > "$RUN/dhcp.pids"
+  rm -rf "$RUN/hooks" # hooks of the last generation must not linger
   mkdir -p "$RUN/hooks"
   $IPR -4 addr flush dev "$BOOTNIC"
   $IPR -4 route flush proto boot 2>/dev/null
@@ -540,6 +541,10 @@ verify() {
   else
     check apply false "exit $APPLY_RC after: $(grep -v '^tabula-step done' "$RUN/apply.log" | tail -n 3 | tr '\n' ' ')"
   fi
+  # Admin hooks the script ran (PHASE NAME EXIT per line), failed ones included.
+  [ -f "$RUN/hooks/results" ] && while IFS="$TAB" read -r _ph _hn _rc; do
+    [ -n "$_hn" ] && check "hook:$_ph:$_hn" "$(is "$_rc" 0)" "exit $_rc"
+  done < "$RUN/hooks/results"
   if [ "$APPLY_RC" = 0 ]; then
     verify_bonds
     verify_vlans
@@ -765,18 +770,24 @@ fi
 [ "$ONCE" = 1 ] && halt_now
 
 log "up; polling $SERVER/boot/$MACPATH/config every ${POLL}s"
-UNREACHABLE=0
+UNREACHABLE=0 HELD=''
 while :; do
   sleep "$POLL"
-  if fetch_config "$RUN/config.poll"; then
+  # ?applied= tells the server what this blade runs: a host in maintenance answers 204 with
+  # X-Tabula-Hold instead of a new generation (docs/image.md). A fresh boot never sends it.
+  if fetch_config "$RUN/config.poll" "${APPLIED_GEN:+?applied=$APPLIED_GEN}"; then
     [ "$UNREACHABLE" = 1 ] && log "server reachable again"
-    UNREACHABLE=0
+    [ -n "$HELD" ] && log "hold ($HELD) lifted"
+    UNREACHABLE=0 HELD=''
     _g=$(generation_of "$RUN/config.poll")
     if [ "$_g" != "$APPLIED_GEN" ]; then
       log "generation ${APPLIED_GEN:-none} -> $_g: applying from scratch"
       : > "$RUN/durations"
       cycle "$RUN/config.poll"
     fi
+  elif _hold=$(header_of "$RUN/config.poll.headers" X-Tabula-Hold) && [ -n "$_hold" ]; then
+    [ "$HELD" = "$_hold" ] || log "held by the server ($_hold): generation $(header_of "$RUN/config.poll.headers" X-Tabula-Generation) waits; keeping generation ${APPLIED_GEN:-none}"
+    UNREACHABLE=0 HELD=$_hold
   else
     [ "$UNREACHABLE" = 0 ] && log "server unreachable ($(wget_error "$RUN/config.poll.headers")): keeping the network of generation ${APPLIED_GEN:-none}"
     UNREACHABLE=1

@@ -14,6 +14,8 @@ export const BOOT_STAGES = [
   'initrd',
   'inventory',
   'config',
+  /** A running blade's poll answered 204: its host is in maintenance, the new generation waits. */
+  'held',
   'report',
   'verified',
   'rolled-back',

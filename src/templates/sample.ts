@@ -2,6 +2,7 @@
 // (an empty database, or only hosts without a plan yet), so that a broken apply.sh is still refused.
 // It exercises most step kinds: a bond with options, a tagged VLAN with MTU 9000, a bridge, static
 // IPv4 and IPv6, a route, DNS, DHCP and custom properties.
+import { type ApplyHook, type Hook, applyHooks } from '../domain/hooks.js';
 import type { HostConfig } from '../domain/model.js';
 import { type HostPlan, planHost } from '../domain/plan.js';
 
@@ -75,4 +76,15 @@ export function sampleHostConfig(): HostConfig {
 
 export function samplePlan(): HostPlan {
   return planHost(sampleHostConfig());
+}
+
+/** One hook per phase and scope, with quotes and a heredoc, so that a template that mangles hooks fails its lint. */
+export function sampleHooks(): ApplyHook[] {
+  const at = (i: number, h: Omit<Hook, 'id' | 'createdAt' | 'updatedAt'>): Hook => ({ ...h, id: i, createdAt: AT, updatedAt: AT });
+  return applyHooks(
+    [at(1, { scope: 'cluster', owner: 'sample', phase: 'before-apply', name: 'log-start', order: 10, script: "echo \"it's $TABULA_HOST, generation $TABULA_GENERATION\"\n" })],
+    [
+      at(2, { scope: 'host', owner: SAMPLE_HOST_NAME, phase: 'after-apply', name: 'motd', order: 50, script: "cat > /tmp/motd <<'END'\nbuilt by 'tabula' $HOME\nEND\n" }),
+    ],
+  );
 }

@@ -11,6 +11,7 @@ import { TabulaError, type Violation } from '../domain/errors.js';
 import type { HostPlan } from '../domain/plan-types.js';
 import type { EngineApi, HostView } from '../engine/types.js';
 import { fallbackPlan } from '../boot/http/fallback.js';
+import { HookService } from '../store/hook-store.js';
 import { SqliteRepository } from '../store/sqlite.js';
 import {
   type PinTarget,
@@ -27,7 +28,7 @@ import { unifiedDiff } from './diff.js';
 import type { GenericIpxeContext, HostIpxeContext } from './ipxe.js';
 import { type LintProblem, type OutputKind, lintOutput } from './lint.js';
 import { findTemplatesDir } from './paths.js';
-import { SAMPLE_HOST, SAMPLE_HOST_NAME, samplePlan } from './sample.js';
+import { SAMPLE_HOST, SAMPLE_HOST_NAME, sampleHooks, samplePlan } from './sample.js';
 import { type CompiledTemplate, checkTemplateSource, compileTemplate, createTemplateEnv } from './sandbox.js';
 
 export { TEMPLATE_NAMES, type TemplateName } from '../store/template-store.js';
@@ -362,7 +363,13 @@ export class TemplateService {
 
   renderApply(hostId: number, plan: HostPlan): string {
     const rev = this.effectiveRevision('apply.sh', hostId).revision;
-    return this.renderChecked('apply.sh', this.compiled('apply.sh', rev), { plan } satisfies ApplyContext, plan.host, `revision ${rev}`);
+    const ctx: ApplyContext = { plan, hooks: this.hooksOf(hostId) };
+    return this.renderChecked('apply.sh', this.compiled('apply.sh', rev), ctx, plan.host, `revision ${rev}`);
+  }
+
+  /** The admin hooks a host's apply script carries (cluster's, then its own), fallback plan included. */
+  private hooksOf(hostId: number): ApplyContext['hooks'] {
+    return new HookService(this.engine, this.repo).forHost(hostId);
   }
 
   // -------------------------------------------------------------- contexts, as the boot chain builds them
@@ -399,7 +406,7 @@ export class TemplateService {
     }
     const p = this.planFor(host);
     if ('host' in p) return { ok: false, note: p };
-    return { ok: true, context: { plan: p.plan } satisfies ApplyContext, fallback: p.fallback };
+    return { ok: true, context: { plan: p.plan, hooks: this.hooksOf(host.id) } satisfies ApplyContext, fallback: p.fallback };
   }
 
   // -------------------------------------------------------------- reads
@@ -604,7 +611,7 @@ export class TemplateService {
   }
 
   private sampleContext(name: 'host.ipxe' | 'apply.sh'): unknown {
-    if (name === 'apply.sh') return { plan: samplePlan() } satisfies ApplyContext;
+    if (name === 'apply.sh') return { plan: samplePlan(), hooks: sampleHooks() } satisfies ApplyContext;
     const b = this.boot;
     return {
       publicUrl: b.publicUrl.replace(/\/+$/, ''),

@@ -221,6 +221,18 @@ export const TEMPLATE_VARIABLES: { readonly [N in TemplateName]: Fields<Template
         },
       },
     },
+    hooks: {
+      type: 'array',
+      doc: 'Admin hook scripts (`tabula hook`), in run order: per phase, the cluster\'s hooks before the host\'s, each by order then name. The shipped script writes each to `$TABULA_HOOKS/<file>` and runs the before-apply ones before the first step and the after-apply ones after the last; a hook that exits non-zero fails the apply.',
+      items: {
+        scope: { type: "'cluster' | 'host'", doc: 'Whose hook it is.' },
+        phase: { type: "'before-apply' | 'after-apply'", doc: 'When it runs.' },
+        name: { type: 'string', doc: 'Hook name (letters, digits, `.`, `_`, `-`); the report has a check `hook:<phase>:<name>`.' },
+        order: { type: 'number', doc: 'Sort key within its scope and phase (0-999).' },
+        file: { type: 'string', doc: 'Path under $TABULA_HOOKS: `<phase>/<NN>-<scope>-<name>`, NN its run position.' },
+        script: { type: 'string', doc: 'The script text (at most 16 KiB, passed `sh -n`); use `{{shq script}}` to embed it.' },
+      },
+    },
   },
 };
 

@@ -104,6 +104,6 @@ describe('apply script', () => {
 
   it('the sandbox has no prototype access', () => {
     const t = compileApplyTemplate('{{plan.constructor.name}}{{plan.__proto__}}');
-    expect(() => t.render({ plan: planHost(partialBond()) })).toThrow(/template 'apply.sh'/);
+    expect(() => t.render({ plan: planHost(partialBond()), hooks: [] })).toThrow(/template 'apply.sh'/);
   });
 });

@@ -7,7 +7,7 @@ import { validateHost } from '../../src/domain/validate.js';
 import { type OpenedEngine, openEngine } from '../../src/engine/index.js';
 import { renderApplyScript } from '../../src/templates/apply.js';
 import { lintShell } from '../../src/templates/lint.js';
-import { sampleHostConfig, samplePlan } from '../../src/templates/sample.js';
+import { sampleHooks, sampleHostConfig, samplePlan } from '../../src/templates/sample.js';
 import { TemplateService } from '../../src/templates/service.js';
 
 let opened: OpenedEngine | undefined;
@@ -22,13 +22,14 @@ describe('the sample host', () => {
     const ops = new Set(samplePlan().steps.map((s) => s.op));
     for (const op of ['bond-create', 'bond-add-port', 'vlan-create', 'bridge-create', 'link-mtu', 'addr-add', 'dhcp', 'dns', 'custom']) expect(ops).toContain(op);
     expect(await lintShell(renderApplyScript(samplePlan()))).toBeNull();
+    expect(await lintShell(renderApplyScript(samplePlan(), sampleHooks()))).toBeNull();
   });
 
   it('stands in when no host can be rendered: a broken apply.sh is refused on an empty database', async () => {
     opened = openEngine({ dbPath: ':memory:' });
     const svc = new TemplateService(opened.engine, opened.repo);
     const shipped = readFileSync('templates/apply.sh.hbs', 'utf8');
-    const broken = shipped.replace('{{/each}}\nif [ -x "$HOOKS/after-apply" ]', '{{#if (eq op "dns")}}\ncase x in\n{{/if}}\n{{/each}}\nif [ -x "$HOOKS/after-apply" ]');
+    const broken = shipped.replace('{{/each}}\n{{#each hooks}}\n{{#if (eq phase "after-apply")}}', '{{#if (eq op "dns")}}\ncase x in\n{{/if}}\n{{/each}}\n{{#each hooks}}\n{{#if (eq phase "after-apply")}}');
     expect(broken).not.toBe(shipped);
     svc.list(); // seeds revision 1
     const before = opened.repo.dumpTables();

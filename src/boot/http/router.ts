@@ -68,6 +68,15 @@ export interface BootServices {
 
 // ------------------------------------------------------------------ request shapes
 
+/** GET /boot/{mac}/config?applied=N: the generation a running blade holds (see the maintenance hold). */
+export const configQuerySchema = z.strictObject({
+  applied: z
+    .string()
+    .regex(/^\d{1,15}$/, 'the applied generation is a whole number')
+    .transform(Number)
+    .optional(),
+});
+
 const checkSchema = z.strictObject({
   name: z.string().min(1).max(128),
   ok: z.boolean(),
@@ -317,8 +326,30 @@ export function createBootServices(opts: BootServicesOptions): BootServices {
   router.head('/boot/:mac/config', track(configRoute), (req) => {
     throw methodNotAllowed(req.method, req.path, ['GET']);
   });
-  router.get('/boot/:mac/config', track(configRoute), requireBootToken, (_req, res) => {
+  router.get('/boot/:mac/config', track(configRoute), requireBootToken, (req, res) => {
     const boot = bootOf(res);
+    const q = configQuerySchema.safeParse(req.query);
+    if (!q.success) throw invalidRequest('query', q.error);
+    const applied = q.data.applied;
+    // Maintenance hold: a running blade (it says which generation it applied) keeps its network while
+    // its host is in maintenance; the new generation waits until the host is active again. A blade
+    // that boots sends no `applied` and always gets the current plan.
+    if (applied !== undefined) {
+      const host = engine.getHost(boot.hostId);
+      if (host.state === 'maintenance' && applied !== host.generation) {
+        const last = store.lastEventOfBoot(boot.bootId, 'held');
+        if (last?.data.generation !== host.generation || last.data.applied !== applied) {
+          event(boot.mac, 'held', { reason: 'maintenance', generation: host.generation, applied }, boot.bootId);
+        }
+        res.status(204);
+        res.setHeader('Cache-Control', 'no-store');
+        res.setHeader('X-Tabula-Hold', 'maintenance');
+        res.setHeader('X-Tabula-Generation', String(host.generation));
+        res.setHeader('X-Tabula-Host', host.name);
+        res.end();
+        return;
+      }
+    }
     let plan: HostPlan;
     let fallback: string | null = null;
     try {
