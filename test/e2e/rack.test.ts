@@ -139,8 +139,10 @@ d('the virtual rack, end to end', () => {
       await apiOk(s, 'POST', '/api/v1/clusters/rack1/networks', { name: 'backup', vlan: 300, mtu: 9000, role: 'other' });
       await apiOk(s, 'POST', '/api/v1/hosts/blade1/attachments', { network: 'backup', interface: 'bond0', ipv4: { method: 'static', address: '10.30.0.11', prefix: 24 } });
       await apiOk(s, 'DELETE', '/api/v1/hosts/blade1/attachments/storage');
-      // blade3 stops pinging the storage address blade1 gave up.
+      // blade3 stops pinging the storage address blade1 gave up; blade1 pings only blade3 from now on
+      // (blade2 is off, then rolled back: waiting for it would cost every later boot of blade1 a minute).
       await apiOk(s, 'PATCH', '/api/v1/hosts/blade3', { custom: { [PEER_PING]: '10.100.0.11' } });
+      await apiOk(s, 'PATCH', '/api/v1/hosts/blade1', { custom: { [PEER_PING]: '10.100.0.13' } });
       const gen = (await host('blade1')).generation;
       const b1 = await resetBlade(s, 'blade1');
       const r = await watchOne(b1, { minGeneration: gen });
