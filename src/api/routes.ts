@@ -13,6 +13,8 @@ import {
   bondInputSchema,
   bondPatchSchema,
   bootFilesPatchSchema,
+  hookInputSchema,
+  hookPatchSchema,
   clusterInputSchema,
   clusterPatchSchema,
   hostInputSchema,
@@ -32,6 +34,7 @@ import {
 } from './schemas.js';
 import { TabulaError } from '../domain/errors.js';
 import { bootFileServiceOf } from '../boot/dhcp/boot-files.js';
+import { type HookOwnerRef, hookServiceOf } from '../store/hook-store.js';
 import { type PinTargetRef, templateServiceOf } from '../templates/service.js';
 
 export const API_PREFIX = '/api/v1';
@@ -135,6 +138,8 @@ export const PARAM_DESCRIPTIONS: Readonly<Record<string, string>> = {
   attachment: 'Attachment id or network name, on the host.',
   template: 'Template name: boot.ipxe, host.ipxe or apply.sh.',
   revision: 'Template revision number.',
+  phase: 'Hook phase: before-apply or after-apply.',
+  hook: 'Hook name, unique per owner and phase.',
 };
 
 /** {revision} of a template path: a whole number >= 1. */
@@ -155,6 +160,60 @@ function pinTarget(body: { host?: string | undefined; cluster?: string | undefin
 const one = (description: string): ResponseDoc => ({ description, shape: 'object' });
 const many = (description: string): ResponseDoc => ({ description, shape: 'array' });
 const none: ResponseDoc = { description: 'Deleted.', shape: 'none' };
+
+/** The five hook routes of one owner kind: list, create, update, delete (issue 4, admin hooks). */
+function hookRoutes(kind: 'cluster' | 'host'): Route[] {
+  const who = (p: Record<string, string>): HookOwnerRef => (kind === 'host' ? { host: p.host as string } : { cluster: p.cluster as string });
+  const base = kind === 'host' ? '/hosts/{host}/hooks' : '/clusters/{cluster}/hooks';
+  const Kind = kind === 'host' ? 'Host' : 'Cluster';
+  const reach = kind === 'host' ? 'the host' : 'every host of the cluster';
+  return [
+    route({
+      method: 'get',
+      path: base,
+      operationId: `list${Kind}Hooks`,
+      summary: kind === 'host' ? "The host's hook scripts, and every hook its apply script runs (cluster's, then its own)" : "The cluster's hook scripts",
+      tag: 'hooks',
+      status: 200,
+      response: one(`{ scope, owner, hooks: [{ id, scope, owner, phase, name, order, script, createdAt, updatedAt }]${kind === 'host' ? ', effective: [{ scope, phase, name, order, file, script }]' : ''} }.`),
+      handler: ({ engine, params }) => hookServiceOf(engine).list(who(params)),
+    }),
+    route({
+      method: 'post',
+      path: base,
+      operationId: `create${Kind}Hook`,
+      summary: `Add a hook script; bumps the generation of ${reach}`,
+      description:
+        'Checked before anything is stored: HOOK_NAME_INVALID, HOOK_PHASE_INVALID, HOOK_ORDER_INVALID, HOOK_TOO_LARGE, HOOK_SCRIPT_INVALID, HOOK_LINT_FAILED (sh -n), HOOK_EXISTS (409).',
+      tag: 'hooks',
+      body: hookInputSchema,
+      status: 201,
+      response: one('{ hook, bumped: [{ host, generation }] }.'),
+      handler: ({ engine, params, body }) => hookServiceOf(engine).save(who(params), body),
+    }),
+    route({
+      method: 'patch',
+      path: `${base}/{phase}/{hook}`,
+      operationId: `update${Kind}Hook`,
+      summary: `Change a hook's script or order; bumps the generation of ${reach}`,
+      tag: 'hooks',
+      body: hookPatchSchema,
+      status: 200,
+      response: one('{ hook, bumped }.'),
+      handler: ({ engine, params, body }) => hookServiceOf(engine).update(who(params), params.phase, params.hook, body),
+    }),
+    route({
+      method: 'delete',
+      path: `${base}/{phase}/{hook}`,
+      operationId: `delete${Kind}Hook`,
+      summary: `Remove a hook; bumps the generation of ${reach}`,
+      tag: 'hooks',
+      status: 200,
+      response: one('{ hook (as it was), bumped }.'),
+      handler: ({ engine, params }) => hookServiceOf(engine).remove(who(params), params.phase, params.hook),
+    }),
+  ];
+}
 
 export const routes: readonly Route[] = [
   // ---------------------------------------------------------------- meta
@@ -452,6 +511,9 @@ export const routes: readonly Route[] = [
     response: one('{ host, cluster, files, effective } after the change.'),
     handler: ({ engine, params, body }) => bootFileServiceOf(engine).patchHost(params.host, body),
   }),
+
+  ...hookRoutes('cluster'),
+  ...hookRoutes('host'),
 
   route({
     method: 'get',

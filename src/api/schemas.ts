@@ -85,6 +85,22 @@ export const bootFilesPatchSchema = z.strictObject(
   Object.fromEntries(BOOT_FILE_KEYS.map((k) => [k, z.string().nullable().optional()])) as Record<BootFileKey, z.ZodOptional<z.ZodNullable<z.ZodString>>>,
 );
 
+// ------------------------------------------------------------------ hooks
+
+// Shapes only: the rules (name pattern, phase, order range, size, sh -n) are the service's, with their
+// own codes (HOOK_NAME_INVALID, HOOK_PHASE_INVALID, HOOK_ORDER_INVALID, HOOK_TOO_LARGE, HOOK_LINT_FAILED).
+export const hookInputSchema = z.strictObject({
+  phase: z.string().meta({ description: 'before-apply or after-apply.' }),
+  name: z.string().meta({ description: "1-64 letters, digits, '.', '_', '-', starting with a letter or digit." }),
+  order: z.number().optional().meta({ description: 'Sort key within the owner and phase, 0-999 (default 50).' }),
+  script: z.string().meta({ description: 'Shell script (at most 16 KiB); must pass sh -n.' }),
+});
+
+export const hookPatchSchema = z.strictObject({
+  order: z.number().optional().meta({ description: 'New sort key (0-999); default: unchanged.' }),
+  script: z.string().optional().meta({ description: 'New script; default: unchanged.' }),
+});
+
 // ------------------------------------------------------------------ hosts
 
 const hostStateSchema = z.enum(HOST_STATES);

@@ -154,6 +154,23 @@ export class HookService {
     });
   }
 
+  /** Changes the script and/or order of an existing hook, checked like a new one (HOOK_NOT_FOUND if none). */
+  async update(ref: HookOwnerRef, phase: string, name: string, patch: { order?: number | undefined; script?: string | undefined }): Promise<HookChange> {
+    const current = this.get(ref, phase, name);
+    return this.save(ref, { phase: current.phase, name: current.name, order: patch.order ?? current.order, script: patch.script ?? current.script }, true);
+  }
+
+  /** One hook by owner, phase and name; HOOK_PHASE_INVALID or HOOK_NOT_FOUND. */
+  get(ref: HookOwnerRef, phase: string, name: string): Hook {
+    const o = this.resolve(ref);
+    const hook = this.store.list(o.owner, o.name).find((h) => h.phase === phase && h.name === name);
+    if (phase !== 'before-apply' && phase !== 'after-apply') {
+      throw invalid('HOOK_PHASE_INVALID', `${o.label}: phase '${phase.slice(0, 40)}' is not before-apply or after-apply`, { name: name.slice(0, 80) });
+    }
+    if (!hook) throw new TabulaError('not-found', 'HOOK_NOT_FOUND', `${o.label} has no ${phase} hook '${name.slice(0, 80)}'`, { name: name.slice(0, 80), phase });
+    return hook;
+  }
+
   remove(ref: HookOwnerRef, phase: string, name: string): HookChange {
     const o = this.resolve(ref);
     if (phase !== 'before-apply' && phase !== 'after-apply') {

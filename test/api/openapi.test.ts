@@ -80,6 +80,10 @@ const BODY_SCHEMAS: Record<string, z.ZodType> = {
   'PATCH /clusters/{cluster}': S.clusterPatchSchema,
   'PATCH /clusters/{cluster}/boot-files': S.bootFilesPatchSchema,
   'PATCH /hosts/{host}/boot-files': S.bootFilesPatchSchema,
+  'POST /clusters/{cluster}/hooks': S.hookInputSchema,
+  'POST /hosts/{host}/hooks': S.hookInputSchema,
+  'PATCH /clusters/{cluster}/hooks/{phase}/{hook}': S.hookPatchSchema,
+  'PATCH /hosts/{host}/hooks/{phase}/{hook}': S.hookPatchSchema,
   'POST /clusters/{cluster}/networks': S.networkInputSchema,
   'PATCH /clusters/{cluster}/networks/{network}': S.networkPatchSchema,
   'POST /hosts': S.hostInputSchema,
@@ -125,7 +129,7 @@ describe('the OpenAPI document', () => {
   it('lists exactly the routes registered in express', () => {
     const registered = registeredApiRoutes();
     const inDoc = documented().map((d) => d.key).sort();
-    expect(registered.length).toBe(34 + 12 + 1 + 4); // the spec's 32 operations, openapi.json and the boot timeline; 12 template routes; the latest boot report; 4 boot-file routes
+    expect(registered.length).toBe(34 + 12 + 1 + 4 + 8); // the spec's 32 operations, openapi.json and the boot timeline; 12 template routes; the latest boot report; 4 boot-file routes; 8 hook routes
     expect(new Set(registered).size).toBe(registered.length);
     expect(inDoc).toEqual(registered);
     // the registration result of the route table says the same
