@@ -7,6 +7,7 @@ import { registerAttach } from './commands/attach.js';
 import { registerBond } from './commands/bond.js';
 import { registerBootFiles } from './commands/boot-files.js';
 import { registerCluster } from './commands/cluster.js';
+import { registerHook } from './commands/hook.js';
 import { registerHost } from './commands/host.js';
 import { registerLab } from './commands/lab.js';
 import { registerNetwork } from './commands/network.js';
@@ -70,6 +71,7 @@ export function buildProgram(session: Session, json: boolean, errColor: boolean)
   registerPlan(program, session);
   registerBootFiles(program, session);
   registerTemplate(program, session);
+  registerHook(program, session);
   registerLab(program, session);
   return program;
 }

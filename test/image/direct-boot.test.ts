@@ -10,19 +10,25 @@
 //   4. without an iPXE lease the blade gets its provisioning address by DHCP, and a plan with DHCP
 //      on the management NIC is applied and verified with a lease;
 //   5. a blade left running (no tabula.once) applies a new generation from scratch when the server
-//      hands one out, and keeps its network while the server is down.
+//      hands one out, and keeps its network while the server is down;
+//   6. admin hooks: a before-apply and an after-apply hook run with the plan's facts (checks
+//      hook:PHASE:NAME); a new generation is held while the server says maintenance (204); once
+//      released, its failing after-apply hook fails the apply and the blade rolls back.
 // Tests 1 and 2 take their apply script from a real engine behind the real boot services (in this
 // process, engine-blade.ts), and hand the blade's report to the real POST /boot/{mac}/report: the
 // engine's stored report (GET /api/v1/hosts/{host}/report) must show the kernel state as planned.
 // The stand-in server only carries the bytes across the namespace boundary.
 // Needs root, qemu-system-x86 and python3; skipped with the reason otherwise. Artefacts of every run
 // (serial console, server log, apply script, inventory, reports) stay in node_modules/.cache/tabula-image.
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { inventoryReportSchema } from '../../src/api/schemas.js';
 import { bootReportSchema } from '../../src/boot/http/router.js';
 import type { HostConfig } from '../../src/domain/model.js';
 import { planHost } from '../../src/domain/plan.js';
 import { renderApplyScript } from '../../src/templates/apply.js';
+import { type ApplyHook, type Hook, applyHooks } from '../../src/domain/hooks.js';
 import { attachOnBond, attachOnNic, bond, hostConfig, network, nic } from '../support/builders.js';
 import type { HostReport } from '../../src/engine/types.js';
 import { type BootHarness, hyp, send, startBootHarness, tokenOf } from '../boot/http/helpers.js';
@@ -44,6 +50,12 @@ function bladeConfig(opts: { generation?: number; miimon?: number } = {}): HostC
   cfg.bonds = [bond(1, 'bond0', 'active-backup', [mac(1), mac(2)], { miimon: opts.miimon ?? 100, primary: 'eth0' })];
   cfg.attachments = [attachOnBond(mgmt, 1, { method: 'static', address: BLADE_IP, prefix: 24, gateway: VLAN_SERVER_IP })];
   return cfg;
+}
+
+/** The hooks an engine would deliver for blade1: host hooks, in run order. */
+function hooks(list: [Hook['phase'], string, string][]): ApplyHook[] {
+  const at = '2026-01-01T00:00:00.000Z';
+  return applyHooks([], list.map(([phase, name, script], i) => ({ id: i + 1, scope: 'host', owner: 'blade1', phase, name, order: 50, script, createdAt: at, updatedAt: at })));
 }
 
 /** A boot of the blade on the engine side: a fresh boot token and the apply script the engine renders. */
@@ -231,6 +243,58 @@ d('stateless boot image, direct QEMU boot', () => {
       expect(r.qemu?.exit).toBeNull();
     });
   }, 240_000);
+
+  it('runs admin hooks around the apply; holds a new generation in maintenance; a failing hook rolls back', async () => {
+    const okHooks = hooks([
+      ['before-apply', 'hello', 'echo "hook hello: host $TABULA_HOST generation $TABULA_GENERATION phase $TABULA_HOOK_PHASE"\n[ ! -e /sys/class/net/bond0 ]\n'],
+      ['after-apply', 'bond-mode', 'echo "hook bond-mode: $(cat /sys/class/net/bond0/bonding/mode)"\n'],
+    ]);
+    run = new BladeRun({ label: 'hooks', script: renderApplyScript(planHost(bladeConfig()), okHooks), vlanPort: true, kernelArgs: 'tabula.poll=2 tabula.reach=20' });
+    const r = run;
+    await r.start();
+    const first = await r.waitForReport(1, BOOT_TIMEOUT_MS);
+    await explained(r, () => {
+      expect(first).toMatchObject({ generation: 1, verified: true });
+      expect(check(first, 'hook:before-apply:hello')).toMatchObject({ ok: true, detail: 'exit 0' });
+      expect(check(first, 'hook:after-apply:bond-mode')).toMatchObject({ ok: true, detail: 'exit 0' });
+      expect(r.serial()).toMatch(/tabula: apply: hook hello: host blade1 generation 1 phase before-apply/);
+      expect(r.serial()).toMatch(/tabula: apply: hook bond-mode: active-backup 1/);
+    });
+
+    // Maintenance: generation 2 (with a failing after-apply hook) waits while the server holds it.
+    writeFileSync(join(r.dir, 'hold'), '');
+    const badHooks = hooks([
+      ['before-apply', 'hello', 'echo "hook hello: generation $TABULA_GENERATION"\n'],
+      ['after-apply', 'must-fail', 'echo "hook must-fail: giving up"\nexit 3\n'],
+    ]);
+    r.setScript(renderApplyScript(planHost(bladeConfig({ generation: 2 })), badHooks));
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && r.serverLog().filter((l) => l.status === 204).length < 3) await new Promise((res) => setTimeout(res, 500));
+    await explained(r, () => {
+      expect(r.serverLog().filter((l) => l.status === 204).length).toBeGreaterThanOrEqual(3);
+      expect(r.serverLog().find((l) => l.status === 204)?.query).toBe('?applied=1');
+      expect(r.serial()).toMatch(/tabula: .*held by the server \(maintenance\): generation 2 waits; keeping generation 1/);
+      expect(r.serial()).not.toMatch(/server unreachable/);
+      expect(r.reports()).toHaveLength(1);
+    });
+    const held = await r.exec('busybox', ['ping', '-c', '2', '-W', '2', BLADE_IP]);
+    await explained(r, () => expect(held.code, held.stdout + held.stderr).toBe(0));
+
+    // Active again: the next poll applies generation 2; its after-apply hook fails, the blade rolls back.
+    rmSync(join(r.dir, 'hold'));
+    const second = await r.waitForReport(2, 90_000);
+    await explained(r, () => {
+      expect(second).toMatchObject({ generation: 2, verified: false, rolledBack: true });
+      expect(second.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['apply', 'hook:after-apply:must-fail']);
+      expect(check(second, 'hook:after-apply:must-fail').detail).toBe('exit 3');
+      expect(check(second, 'hook:before-apply:hello').ok).toBe(true);
+      expect(r.serial()).toMatch(/tabula: .*hold \(maintenance\) lifted/);
+      expect(r.serial()).toMatch(/tabula: apply: hook must-fail: giving up/);
+      expect(r.serial()).toMatch(/tabula: .*ROLLBACK/);
+      expect(r.serial()).toMatch(/tabula: .*deleted bond0/);
+      expect(r.serverLog().filter((l) => l.path?.endsWith('/report')).at(-1)?.remote).toBe(r.provisioningIp);
+    });
+  }, 300_000);
 
   it('falls back to DHCP without an iPXE lease and applies a plan with DHCP on the management NIC; resends a refused report without the kernel state', async () => {
     const mgmt = network('mgmt', { role: 'management', required: true });

@@ -82,6 +82,8 @@ export interface ServerLogLine {
   ms: number;
   method?: string;
   path?: string;
+  /** The query string, '?...', when there was one. */
+  query?: string;
   status?: number;
   remote?: string;
   listening?: number;

@@ -4,7 +4,9 @@
 //   GET  /healthz                  200 ok
 //   POST /boot/{mac}/inventory     stored as DIR/inventory.json
 //   GET  /boot/{mac}/config        DIR/config.sh, read on every request (the test swaps it), with
-//                                  X-Tabula-Generation taken from the script's header comment
+//                                  X-Tabula-Generation taken from the script's header comment; while
+//                                  DIR/hold exists, a poll with ?applied=N for another generation gets
+//                                  204 + X-Tabula-Hold: maintenance (the real server's maintenance hold)
 //   POST /boot/{mac}/report        stored as DIR/report-<n>.json; with --refuse-kernel, a report that
 //                                  carries a "kernel" field is answered 400 (an older server)
 // The three /boot routes need `X-Tabula-Token: T` (401 otherwise). Every request is one JSON line in
@@ -39,7 +41,7 @@ const server = http.createServer((req, res) => {
   req.on('end', () => {
     const url = new URL(req.url ?? '/', 'http://x');
     const body = Buffer.concat(chunks).toString('utf8');
-    const entry = { method: req.method, path: url.pathname, remote: req.socket.remoteAddress, bytes: body.length };
+    const entry = { method: req.method, path: url.pathname, ...(url.search ? { query: url.search } : {}), remote: req.socket.remoteAddress, bytes: body.length };
     const done = (status, out, headers) => {
       log({ ...entry, status });
       send(res, status, out, headers);
@@ -59,6 +61,10 @@ const server = http.createServer((req, res) => {
       if (!existsSync(file)) return done(404, 'no config\n');
       const script = readFileSync(file, 'utf8');
       const gen = /generation (\d+)/.exec(script)?.[1] ?? '0';
+      const applied = url.searchParams.get('applied');
+      if (applied !== null && applied !== gen && existsSync(path.join(dir, 'hold'))) {
+        return done(204, '', { 'X-Tabula-Hold': 'maintenance', 'X-Tabula-Generation': gen });
+      }
       return done(200, script, { 'X-Tabula-Generation': gen });
     }
     if (what === 'report' && req.method === 'POST') {
