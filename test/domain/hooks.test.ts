@@ -154,3 +154,20 @@ describe('the apply script with hooks', () => {
     expect(readFileSync(join(r.dir, 'hooks/results'), 'utf8')).toBe('after-apply\tcheck\t1\n');
   });
 });
+
+describe('the hooks table', () => {
+  it('rows go with their owner (ON DELETE CASCADE)', async () => {
+    const { openEngine } = await import('../../src/engine/index.js');
+    const { hookServiceOf } = await import('../../src/store/hook-store.js');
+    const o = openEngine({ dbPath: ':memory:' });
+    try {
+      o.engine.createHost({ name: 'gone' });
+      await hookServiceOf(o.engine).save({ host: 'gone' }, { phase: 'after-apply', name: 'a', script: 'true' });
+      expect(o.repo.dumpTables().hooks).toHaveLength(1);
+      o.engine.deleteHost('gone');
+      expect(o.repo.dumpTables().hooks).toHaveLength(0);
+    } finally {
+      o.close();
+    }
+  });
+});
