@@ -163,27 +163,20 @@ export class HookService {
   /** One hook by owner, phase and name; HOOK_PHASE_INVALID or HOOK_NOT_FOUND. */
   get(ref: HookOwnerRef, phase: string, name: string): Hook {
     const o = this.resolve(ref);
-    const hook = this.store.list(o.owner, o.name).find((h) => h.phase === phase && h.name === name);
     if (phase !== 'before-apply' && phase !== 'after-apply') {
       throw invalid('HOOK_PHASE_INVALID', `${o.label}: phase '${phase.slice(0, 40)}' is not before-apply or after-apply`, { name: name.slice(0, 80) });
     }
+    const hook = this.store.list(o.owner, o.name).find((h) => h.phase === phase && h.name === name);
     if (!hook) throw new TabulaError('not-found', 'HOOK_NOT_FOUND', `${o.label} has no ${phase} hook '${name.slice(0, 80)}'`, { name: name.slice(0, 80), phase });
     return hook;
   }
 
   remove(ref: HookOwnerRef, phase: string, name: string): HookChange {
     const o = this.resolve(ref);
-    if (phase !== 'before-apply' && phase !== 'after-apply') {
-      throw invalid('HOOK_PHASE_INVALID', `${o.label}: phase '${phase.slice(0, 40)}' is not before-apply or after-apply`, { name: name.slice(0, 80) });
-    }
     return this.repo.transaction(() => {
-      const id = this.store.find(o.owner, phase, name);
-      if (id === null) {
-        throw new TabulaError('not-found', 'HOOK_NOT_FOUND', `${o.label} has no ${phase} hook '${name.slice(0, 80)}'`, { name: name.slice(0, 80), phase });
-      }
-      const hook = this.store.list(o.owner, o.name).find((h) => h.id === id) as Hook;
-      this.store.delete(id);
-      return { hook, bumped: this.bump(o.owner, `hook ${phase}/${name} removed`) };
+      const hook = this.get(ref, phase, name);
+      this.store.delete(hook.id);
+      return { hook, bumped: this.bump(o.owner, `hook ${hook.phase}/${hook.name} removed`) };
     });
   }
 
