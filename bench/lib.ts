@@ -74,7 +74,7 @@ export function finish(r: Record): void {
     '',
     `### ${r.name} — ${when}`,
     '',
-    `Machine: ${machine()}. Command: \`${r.command}\`.`,
+    `Machine: ${machine()}. Command: \`${process.env['TABULA_BENCH_COMMAND'] ?? r.command}\`.`,
     '',
     ...r.peers.map((p) => `- Peer: ${p}`),
     '',

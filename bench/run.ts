@@ -11,7 +11,12 @@ const results: string[] = [];
 let failed = 0;
 for (const name of BENCHES) {
   console.log(`\n== ${name}`);
-  const r = spawnSync(process.execPath, [path.join(HERE, `${name}.js`)], { stdio: ['inherit', 'pipe', 'inherit'], encoding: 'utf8', timeout: 900_000 });
+  const r = spawnSync(process.execPath, [path.join(HERE, `${name}.js`)], {
+    stdio: ['inherit', 'pipe', 'inherit'],
+    encoding: 'utf8',
+    timeout: 900_000,
+    env: { ...process.env, TABULA_BENCH_COMMAND: 'npm run bench' },
+  });
   process.stdout.write(r.stdout ?? '');
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
   if (r.status !== 0 || !line) {
