@@ -12,6 +12,9 @@ import { activeBackupVlanBridgeMgmt, lacpThreeVlans, partialBond } from '../supp
 const work = mkdtempSync(join(tmpdir(), 'tabula-apply-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+/** The fake /proc/sys of the last dry run. */
+let lastProc = '';
+
 /** Runs a rendered script with a fake `ip` and `modprobe` that only log, every side effect inside `work`. */
 function dryRun(script: string, name: string): string[] {
   const dir = mkdtempSync(join(work, `${name}-`));
@@ -23,6 +26,11 @@ function dryRun(script: string, name: string): string[] {
   execFileSync('ln', ['-s', fake, join(dir, 'modprobe')]);
   execFileSync('ln', ['-s', fake, join(dir, 'udhcpc')]);
   execFileSync('mkdir', ['-p', join(dir, 'proc/sys/net/ipv4/conf/all')]);
+  for (const dev of ['default', 'eth0']) {
+    execFileSync('mkdir', ['-p', join(dir, `proc/sys/net/ipv6/conf/${dev}`)]);
+    for (const k of ['accept_ra', 'autoconf']) writeFileSync(join(dir, `proc/sys/net/ipv6/conf/${dev}/${k}`), '1');
+  }
+  lastProc = join(dir, 'proc/sys');
   const file = join(dir, 'apply.sh');
   writeFileSync(file, script);
   execFileSync('sh', [file], {
@@ -105,5 +113,12 @@ describe('apply script', () => {
   it('the sandbox has no prototype access', () => {
     const t = compileApplyTemplate('{{plan.constructor.name}}{{plan.__proto__}}');
     expect(() => t.render({ plan: planHost(partialBond()), hooks: [] })).toThrow(/template 'apply.sh'/);
+  });
+
+  it('turns off router advertisements and SLAAC on every device, so the blade holds only planned addresses', () => {
+    dryRun(renderApplyScript(planHost(activeBackupVlanBridgeMgmt())), 'ra');
+    for (const dev of ['default', 'eth0']) {
+      for (const k of ['accept_ra', 'autoconf']) expect(readFileSync(join(lastProc, `net/ipv6/conf/${dev}/${k}`), 'utf8'), `${dev}/${k}`).toBe('0');
+    }
   });
 });
