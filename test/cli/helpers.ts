@@ -63,3 +63,14 @@ export function inventory(macs: number[], boot = macs[0] as number): string {
     nics: macs.map((n) => ({ mac: mac(n), name: `eth${n - 1}`, driver: 'virtio_net', speed: 10000, carrier: true, pciAddress: `0000:00:0${n}.0` })),
   });
 }
+
+/** Polls fn every 20 ms until it returns a value; throws naming `what` after ms. */
+export async function waitFor<T>(what: string, fn: () => T | undefined, ms = 10_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

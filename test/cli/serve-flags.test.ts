@@ -11,7 +11,7 @@ import { resolveDhcpPlan } from '../../src/cli/commands/serve-options.js';
 import type { DhcpFlags } from '../../src/cli/commands/serve-options.js';
 import { UsageError } from '../../src/cli/parse.js';
 import { tftpGet } from '../boot/tftp/client.js';
-import { Sandbox } from './helpers.js';
+import { Sandbox, waitFor } from './helpers.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -137,16 +137,6 @@ describe('resolveDhcpPlan', () => {
 interface LogLine {
   msg: string;
   [k: string]: unknown;
-}
-
-async function waitFor<T>(what: string, fn: () => T | undefined, ms = 10_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('serve with TFTP on loopback', () => {

@@ -1,7 +1,7 @@
 // `tabula serve` in-process: the API answers, the CLI works on the same database meanwhile, and
 // aborting the run stops the server and closes the database.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Sandbox } from './helpers.js';
+import { Sandbox, waitFor } from './helpers.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -15,16 +15,6 @@ interface LogLine {
   name: string;
   time: string;
   [k: string]: unknown;
-}
-
-async function waitFor<T>(what: string, fn: () => T | undefined, ms = 10_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('tabula serve', () => {

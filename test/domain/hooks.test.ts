@@ -1,8 +1,8 @@
 // Admin hooks: the pure rules (name, phase, order, size), the run order, and the rendered apply
 // script running them for real (fake `ip`): before-apply before the first command, after-apply after
 // the last, the plan's facts in the environment, a failing hook stopping the script.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { planHost } from '../../src/domain/plan.js';
 import { renderApplyScript } from '../../src/templates/apply.js';
 import { lintShell } from '../../src/templates/lint.js';
 import { sampleHooks, samplePlan } from '../../src/templates/sample.js';
+import { applySandbox } from '../support/apply-sandbox.js';
 import { activeBackupVlanBridgeMgmt } from '../support/scenarios.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tabula-hooks-'));
@@ -92,34 +93,11 @@ describe('the apply script with hooks', () => {
   });
 
   function run(hooks: Hook[], clusterHooks: Hook[] = []): { code: number | null; out: string; calls: string[]; dir: string } {
-    const dir = mkdtempSync(join(work, 'run-'));
-    const log = join(dir, 'calls.log');
-    const fake = join(dir, 'fake');
-    writeFileSync(fake, `#!/bin/sh\nprintf '%s\\n' "$(basename "$0") $*" >> '${log}'\n`);
-    chmodSync(fake, 0o755);
-    for (const tool of ['ip', 'modprobe', 'udhcpc']) execFileSync('ln', ['-s', fake, join(dir, tool)]);
-    execFileSync('mkdir', ['-p', join(dir, 'proc/sys/net/ipv4/conf/all')]);
-    const file = join(dir, 'apply.sh');
-    writeFileSync(file, renderApplyScript(planHost(activeBackupVlanBridgeMgmt()), applyHooks(clusterHooks, hooks)));
-    const r = spawnSync('sh', [file], {
-      env: {
-        PATH: `${dir}:/usr/bin:/bin`,
-        TABULA_IP: join(dir, 'ip'),
-        TABULA_MODPROBE: join(dir, 'modprobe'),
-        TABULA_PROC_SYS: join(dir, 'proc/sys'),
-        TABULA_RESOLV_CONF: join(dir, 'resolv.conf'),
-        TABULA_HOOKS: join(dir, 'hooks'),
-        CALLS: log,
-      },
-      encoding: 'utf8',
-      cwd: dir,
-    });
-    let calls: string[] = [];
-    try {
-      calls = readFileSync(log, 'utf8').trim().split('\n');
-    } catch {
-      calls = [];
-    }
+    const sb = applySandbox(work, 'run');
+    writeFileSync(sb.file, renderApplyScript(planHost(activeBackupVlanBridgeMgmt()), applyHooks(clusterHooks, hooks)));
+    const r = spawnSync('sh', [sb.file], { env: { ...sb.env, CALLS: sb.log }, encoding: 'utf8', cwd: sb.dir });
+    const calls = sb.calls();
+    const dir = sb.dir;
     return { code: r.status, out: r.stdout + r.stderr, calls, dir };
   }
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import type { HostConfig } from '../../src/domain/model.js';
 import { planHost } from '../../src/domain/plan.js';
 import { compileApplyTemplate, renderApplyScript } from '../../src/templates/apply.js';
 import { shellQuote } from '../../src/templates/sandbox.js';
+import { applySandbox } from '../support/apply-sandbox.js';
 import { activeBackupVlanBridgeMgmt, lacpThreeVlans, partialBond } from '../support/scenarios.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tabula-apply-'));
@@ -15,36 +16,13 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 /** The fake /proc/sys of the last dry run. */
 let lastProc = '';
 
-/** Runs a rendered script with a fake `ip` and `modprobe` that only log, every side effect inside `work`. */
+/** Runs a rendered script in an apply sandbox and returns the logged `ip`/`modprobe` calls. */
 function dryRun(script: string, name: string): string[] {
-  const dir = mkdtempSync(join(work, `${name}-`));
-  const log = join(dir, 'calls.log');
-  const fake = join(dir, 'fake');
-  writeFileSync(fake, `#!/bin/sh\nprintf '%s\\n' "$(basename "$0") $*" >> '${log}'\n`);
-  chmodSync(fake, 0o755);
-  execFileSync('ln', ['-s', fake, join(dir, 'ip')]);
-  execFileSync('ln', ['-s', fake, join(dir, 'modprobe')]);
-  execFileSync('ln', ['-s', fake, join(dir, 'udhcpc')]);
-  execFileSync('mkdir', ['-p', join(dir, 'proc/sys/net/ipv4/conf/all')]);
-  for (const dev of ['default', 'eth0']) {
-    execFileSync('mkdir', ['-p', join(dir, `proc/sys/net/ipv6/conf/${dev}`)]);
-    for (const k of ['accept_ra', 'autoconf']) writeFileSync(join(dir, `proc/sys/net/ipv6/conf/${dev}/${k}`), '1');
-  }
-  lastProc = join(dir, 'proc/sys');
-  const file = join(dir, 'apply.sh');
-  writeFileSync(file, script);
-  execFileSync('sh', [file], {
-    env: {
-      PATH: `${dir}:/usr/bin:/bin`,
-      TABULA_IP: join(dir, 'ip'),
-      TABULA_MODPROBE: join(dir, 'modprobe'),
-      TABULA_PROC_SYS: join(dir, 'proc/sys'),
-      TABULA_RESOLV_CONF: join(dir, 'resolv.conf'),
-      TABULA_HOOKS: join(dir, 'hooks'),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return readFileSync(log, 'utf8').trim().split('\n');
+  const sb = applySandbox(work, name);
+  lastProc = sb.procSys;
+  writeFileSync(sb.file, script);
+  execFileSync('sh', [sb.file], { env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return sb.calls();
 }
 
 const scenarios: [string, () => HostConfig][] = [
