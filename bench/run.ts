@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const BENCHES = ['tftp', 'http', 'engine', 'dhcp'] as const;
+const BENCHES = ['tftp', 'http', 'engine', 'dhcp', 'storm', 'boot'] as const;
 
 const results: string[] = [];
 let failed = 0;
