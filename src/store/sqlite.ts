@@ -21,6 +21,7 @@ import type {
   SyncReason,
 } from '../domain/model.js';
 import type { StoredReport } from '../domain/observed.js';
+import { atomically } from './atomically.js';
 import { migrate } from './migrate.js';
 import type { ApiTokenRecord, HostEvent, HostFilter, NewCluster, NewHost, NewNetwork, Repository } from './repository.js';
 
@@ -317,7 +318,7 @@ export class SqliteRepository implements Repository {
 
   /** better-sqlite3 turns a nested transaction into a savepoint; a throw rolls back and rethrows. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return atomically(this.db, fn);
   }
 
   close(): void {

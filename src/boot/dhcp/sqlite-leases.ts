@@ -15,6 +15,7 @@
 import type Database from 'better-sqlite3';
 import { ipToUint, uintToIp } from './ip.js';
 import { RangePool, parseOrThrow } from './leases.js';
+import { atomically } from '../../store/atomically.js';
 import type { Lease, LeaseState, LeaseStore } from './leases.js';
 
 interface LeaseRow {
@@ -84,17 +85,17 @@ export class SqliteLeaseStore implements LeaseStore {
 
   offer(mac: string, ip: string, until: number): void {
     const n = parseOrThrow(ip);
-    this.db.transaction(() => {
+    atomically(this.db, () => {
       const current = this.q.byMac.get(mac);
       // A bound client that re-DISCOVERs keeps its binding; the offer must not shorten it.
       if (current && current.ip_num === n && current.state === 'bound' && current.expires >= until) return;
       this.assign(mac, n, 'offered', until, current?.ip_num === n ? (current.client_id ?? undefined) : undefined);
-    })();
+    });
   }
 
   bind(mac: string, ip: string, until: number, clientId?: string): void {
     const n = parseOrThrow(ip);
-    this.db.transaction(() => this.assign(mac, n, 'bound', until, clientId))();
+    atomically(this.db, () => this.assign(mac, n, 'bound', until, clientId));
   }
 
   release(mac: string): void {

@@ -358,6 +358,8 @@ async function serve(ctx: Ctx, options: ServeOptions): Promise<void> {
           logger: dlog,
           onDecodeError: (reason) => metrics.dropped.inc({ reason: `decode-${reason}` }),
           onSendError: () => metrics.dropped.inc({ reason: 'send-failed' }),
+          // One commit per burst of datagrams: leases and timeline events of a burst are durable together, before any reply.
+          unitOfWork: (work) => sc.repo.transaction(work),
         });
         running.push({ name: `dhcp-${port}`, stop: () => srv.close() });
       }

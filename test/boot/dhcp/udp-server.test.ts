@@ -165,6 +165,99 @@ describe('startDhcpServer on 127.0.0.1', () => {
     expect(server.stats.handlerErrors).toBe(1);
   });
 
+  describe('group commit (unitOfWork)', () => {
+    // A unit of work that behaves like SQLite transactions and savepoints over an in-memory journal.
+    function journalUnit(): { unit: <T>(work: () => T) => T; journal: string[]; outer: number; depth: () => number } {
+      const state = { journal: [] as string[], outer: 0, depth: 0 };
+      const unit = <T>(work: () => T): T => {
+        if (state.depth === 0) state.outer++;
+        const mark = state.journal.length;
+        state.depth++;
+        try {
+          return work();
+        } catch (err) {
+          state.journal.length = mark; // roll back this unit only
+          throw err;
+        } finally {
+          state.depth--;
+        }
+      };
+      return { unit, get journal() { return state.journal; }, get outer() { return state.outer; }, depth: () => state.depth };
+    }
+
+    async function start(handle: (p: DhcpPacket) => void, unit: <T>(work: () => T) => T, c: Client): Promise<DhcpServer> {
+      const inner = responder();
+      const server = await startDhcpServer({
+        responder: { handle: (p, meta) => { handle(p); return inner.handle(p, meta); } },
+        address: LOOP,
+        port: 0,
+        allowBroadcast: false,
+        destinationPorts: { client: c.port, relay: c.port },
+        unitOfWork: unit,
+      });
+      cleanups.push(() => server.close());
+      return server;
+    }
+
+    const macOf = (i: number): string => `52:54:00:aa:00:${i.toString(16).padStart(2, '0')}`;
+
+    it('handles a burst of datagrams in fewer units than packets, inside the unit, and answers every one', async () => {
+      const c = await client();
+      cleanups.push(() => c.close());
+      const u = journalUnit();
+      const depths: number[] = [];
+      const server = await start((p) => { depths.push(u.depth()); u.journal.push(p.chaddr); }, u.unit, c);
+      const port = server.address().port;
+      await Promise.all(Array.from({ length: 20 }, (_, i) => c.send(edk2Discover({ giaddr: LOOP, mac: macOf(i), xid: 1000 + i }), port)));
+      const offers = await Promise.all(Array.from({ length: 20 }, () => c.next()));
+      expect(new Set(offers.map((o) => o.chaddr)).size).toBe(20);
+      expect(u.journal).toHaveLength(20);
+      // Each packet ran in its own unit nested in the burst's unit.
+      expect(depths.every((d) => d === 2)).toBe(true);
+      expect(u.outer).toBeLessThan(20);
+      expect(server.stats.batches).toBe(u.outer);
+    });
+
+    it('sends nothing for a burst whose unit fails as a whole (no ACK without a stored lease)', async () => {
+      const c = await client();
+      cleanups.push(() => c.close());
+      let depth = 0;
+      const failingCommit = <T>(work: () => T): T => {
+        depth++;
+        try {
+          const r = work();
+          if (depth === 1) throw new Error('disk I/O error');
+          return r;
+        } finally {
+          depth--;
+        }
+      };
+      const server = await start(() => {}, failingCommit, c);
+      await c.send(edk2Discover({ giaddr: LOOP }), server.address().port);
+      expect(await c.quiet(200)).toBe(true);
+      expect(server.stats.batchErrors).toBe(1);
+      expect(server.stats.sent).toBe(0);
+    });
+
+    it('rolls back only the packet whose handler threw; the others of the burst are kept and answered', async () => {
+      const c = await client();
+      cleanups.push(() => c.close());
+      const u = journalUnit();
+      const bad = macOf(2);
+      const server = await start((p) => {
+        u.journal.push(p.chaddr);
+        if (p.chaddr === bad) throw new Error('half-way failure');
+      }, u.unit, c);
+      const port = server.address().port;
+      await Promise.all([1, 2, 3].map((i) => c.send(edk2Discover({ giaddr: LOOP, mac: macOf(i), xid: 2000 + i }), port)));
+      const got = [await c.next(), await c.next()].map((o) => o.chaddr).sort();
+      expect(got).toEqual([macOf(1), macOf(3)]);
+      expect(await c.quiet(150)).toBe(true);
+      expect(u.journal.sort()).toEqual([macOf(1), macOf(3)]);
+      expect(server.stats.handlerErrors).toBe(1);
+    });
+  });
+
   it('rejects when the port is taken by a socket without SO_REUSEADDR', async () => {
     const holder = dgram.createSocket('udp4');
     await new Promise<void>((resolve) => holder.bind({ port: 0, address: LOOP }, resolve));
