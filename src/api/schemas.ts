@@ -4,7 +4,7 @@
 // its own code.
 import { z } from 'zod';
 import { BOOT_FILE_KEYS, type BootFileKey } from '../boot/dhcp/boot-files.js';
-import { HOST_STATES, LACP_RATES, NETWORK_ROLES, XMIT_HASH_POLICIES } from '../domain/model.js';
+import { HOST_STATES, LACP_MODES, LACP_RATES, NETWORK_ROLES, PORT_TYPES, SWITCH_TYPES, XMIT_HASH_POLICIES } from '../domain/model.js';
 import { MAX_REPORTED_NICS } from '../domain/reconcile.js';
 import { MAX_TEMPLATE_BYTES } from '../templates/service.js';
 import type {
@@ -55,6 +55,8 @@ const networkFields = {
   required: z.boolean().optional(),
   label: z.string().nullable().optional(),
   description: z.string().optional(),
+  portType: z.enum(PORT_TYPES).optional().meta({ description: 'VM-facing port of a bridged network on ovs clusters (default access).' }),
+  trunks: z.array(z.number().int()).optional().meta({ description: 'VLANs of a trunk or hybrid port.' }),
 };
 
 export const networkInputSchema = z.strictObject(networkFields);
@@ -68,6 +70,7 @@ export const clusterInputSchema = z.strictObject({
   description: z.string().optional(),
   isDefault: z.boolean().optional(),
   defaults: clusterDefaultsSchema.optional(),
+  switchType: z.enum(SWITCH_TYPES).optional().meta({ description: 'linux (default) or ovs (Open vSwitch).' }),
   managementNetwork: managementNetworkSchema.optional(),
 });
 
@@ -76,6 +79,7 @@ export const clusterPatchSchema = z.strictObject({
   description: z.string().optional(),
   isDefault: z.boolean().optional(),
   defaults: clusterDefaultsSchema.optional(),
+  switchType: z.enum(SWITCH_TYPES).optional().meta({ description: 'Changes the plan of every host of the cluster.' }),
 });
 
 // ------------------------------------------------------------------ boot files
@@ -145,6 +149,7 @@ export const bondOptionsSchema = z.strictObject({
   lacp_rate: z.enum(LACP_RATES).optional(),
   xmit_hash_policy: z.enum(XMIT_HASH_POLICIES).optional(),
   primary: z.string().optional(),
+  lacp: z.enum(LACP_MODES).optional().meta({ description: 'Open vSwitch bonds: off, passive or active.' }),
 });
 
 export const bondInputSchema = z.strictObject({
@@ -190,12 +195,19 @@ export const ipv6ConfigSchema = z.discriminatedUnion('method', [
   }),
 ]);
 
+const qosLimitSchema = z.strictObject({
+  maxRate: z.number().int().meta({ description: 'kbit/s.' }),
+  maxBurst: z.number().int().meta({ description: 'kbit.' }),
+});
+export const attachmentQosSchema = z.strictObject({ egress: qosLimitSchema.optional(), ingress: qosLimitSchema.optional() });
+
 export const attachmentInputSchema = z.strictObject({
   network: refSchema,
   interface: z.string(),
   ipv4: ipv4ConfigSchema.optional(),
   ipv6: ipv6ConfigSchema.optional(),
   custom: customPropertiesSchema.optional(),
+  qos: attachmentQosSchema.optional(),
 });
 
 export const attachmentPatchSchema = z.strictObject({
@@ -203,6 +215,7 @@ export const attachmentPatchSchema = z.strictObject({
   ipv4: ipv4ConfigSchema.optional(),
   ipv6: ipv6ConfigSchema.optional(),
   custom: customPropertiesSchema.optional(),
+  qos: attachmentQosSchema.optional(),
 });
 
 // ------------------------------------------------------------------ inventory
