@@ -139,7 +139,7 @@ export function listLabs(runRoot: string): string[] {
 }
 
 /** Starts a detached process inside the namespace, output appended to `log`; `ip netns exec` execs, so the PID is the command's. */
-function spawnIn(ns: string, cmd: string, args: readonly string[], log: string, env?: NodeJS.ProcessEnv): number {
+export function spawnIn(ns: string, cmd: string, args: readonly string[], log: string, env?: NodeJS.ProcessEnv): number {
   const fd = openSync(log, 'a');
   try {
     const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { detached: true, stdio: ['ignore', fd, fd], env: env ?? process.env });
