@@ -4,6 +4,9 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 
+/** Read size of the kernel/initrd stream. */
+const STREAM_CHUNK = 1 << 20;
+
 export type RangeResult = { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
 
 /**
@@ -91,7 +94,8 @@ export async function sendArtefact(req: Request, res: Response, file: string, si
     return result(0, false);
   }
   let written = 0;
-  const stream = createReadStream(file, { start, end });
+  // 1 MiB reads: a 64 KiB stream made the kernel download 16x more event-loop turns and syscalls.
+  const stream = createReadStream(file, { start, end, highWaterMark: STREAM_CHUNK });
   stream.on('data', (chunk) => {
     written += chunk.length;
   });

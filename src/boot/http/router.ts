@@ -232,14 +232,16 @@ export function createBootServices(opts: BootServicesOptions): BootServices {
     return templates.renderGenericIpxe({ publicUrl, retrySeconds: GENERIC_RETRY_SECONDS });
   };
 
-  const hostScript = (mac: string, via: 'http' | 'tftp'): string => {
-    const { host, enrolled } = engine.findOrEnrolHost(mac);
-    const { bootId, token } = store.startBoot(host.id, mac);
-    tokensIssued.inc();
-    const script = templates.renderHostIpxe(host.id, { publicUrl, mac: hexhyp(mac), token, kernelArgs, host: { name: host.name, generation: host.generation } });
-    event(mac, 'host-script', { host: host.name, enrolled, generation: host.generation, ...(via === 'tftp' ? { via } : {}) }, bootId);
-    return script;
-  };
+  const hostScript = (mac: string, via: 'http' | 'tftp'): string =>
+    // One commit for the boot, its token and its first event (this runs for every boot of every blade).
+    repo.transaction(() => {
+      const { host, enrolled } = engine.findOrEnrolHost(mac);
+      const { bootId, token } = store.startBoot(host.id, mac);
+      const script = templates.renderHostIpxe(host.id, { publicUrl, mac: hexhyp(mac), token, kernelArgs, host: { name: host.name, generation: host.generation } });
+      event(mac, 'host-script', { host: host.name, enrolled, generation: host.generation, ...(via === 'tftp' ? { via } : {}) }, bootId);
+      tokensIssued.inc();
+      return script;
+    });
 
   router.get('/boot.ipxe', track('/boot.ipxe'), (_req, res) => {
     textReply(res, genericScript());
