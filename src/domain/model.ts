@@ -8,8 +8,31 @@ export const BOND_MODES = [
   '802.3ad',
   'balance-tlb',
   'balance-alb',
+  // Open vSwitch's own modes (ovs clusters only)
+  'balance-slb',
+  'balance-tcp',
 ] as const;
 export type BondMode = (typeof BOND_MODES)[number];
+
+/** How a cluster's hosts realise their networks: kernel bonds, VLAN devices and bridges, or Open vSwitch (oVirt's "switch type"). */
+export const SWITCH_TYPES = ['linux', 'ovs'] as const;
+export type SwitchType = (typeof SWITCH_TYPES)[number];
+
+/** The kernel bonding driver's modes. */
+export const LINUX_BOND_MODES: readonly BondMode[] = ['balance-rr', 'active-backup', 'balance-xor', 'broadcast', '802.3ad', 'balance-tlb', 'balance-alb'];
+/**
+ * Modes an ovs cluster accepts. 802.3ad is there so that a cluster with LACP bonds can change its switch
+ * type: on ovs it is realised as balance-tcp with LACP (active unless `lacp` says passive).
+ */
+export const OVS_BOND_MODES: readonly BondMode[] = ['active-backup', 'balance-slb', 'balance-tcp', '802.3ad'];
+
+/** LACP on an Open vSwitch bond: off (static), passive or active (dynamic). */
+export const LACP_MODES = ['off', 'passive', 'active'] as const;
+export type LacpMode = (typeof LACP_MODES)[number];
+
+/** How VMs see a bridged network on an ovs host: one untagged VLAN, tagged VLANs, or a native VLAN plus tagged ones. */
+export const PORT_TYPES = ['access', 'trunk', 'hybrid'] as const;
+export type PortType = (typeof PORT_TYPES)[number];
 
 /** The oVirt seed's words for bond types, accepted on input and stored as the kernel's mode name. */
 export const BOND_MODE_ALIASES: Readonly<Record<string, BondMode>> = {
@@ -54,6 +77,8 @@ export interface Cluster {
   /** Auto-enrolled hosts land in the default cluster; exactly one cluster is the default. */
   isDefault: boolean;
   defaults: ClusterDefaults;
+  /** Absent = 'linux' (clusters built before issue 8). */
+  switchType?: SwitchType;
   createdAt: string;
   updatedAt: string;
 }
@@ -74,6 +99,13 @@ export interface LogicalNetwork {
   /** Attaches automatically to every NIC or bond carrying the same label. */
   label: string | null;
   description: string;
+  /**
+   * The VM-facing port of a bridged network (ovs clusters; absent = 'access'): access carries `vlan`
+   * untagged, trunk carries `trunks` tagged (vlan empty), hybrid carries `vlan` untagged (native) and `trunks` tagged.
+   */
+  portType?: PortType;
+  /** VLAN ids of a trunk or hybrid port; absent = none. */
+  trunks?: number[];
 }
 
 export interface Host {
@@ -124,6 +156,8 @@ export interface BondOptions {
   xmit_hash_policy?: XmitHashPolicy;
   /** Kernel name of the preferred member (active-backup, balance-tlb, balance-alb). */
   primary?: string;
+  /** LACP of an Open vSwitch bond (ovs clusters only); absent = off, or active for 802.3ad. */
+  lacp?: LacpMode;
 }
 
 export interface Bond {
@@ -151,6 +185,21 @@ export type Ipv6Config = { method: 'none' } | { method: 'static'; address: strin
 /** Where an attachment sits: a NIC (by MAC, stable across renames) or a bond (by id). */
 export type InterfaceRef = { kind: 'nic'; mac: string } | { kind: 'bond'; bondId: number };
 
+/** A bandwidth limit: the rate in kbit/s (1000 bit/s) and the burst in kbit (1000 bit), the units of tc and OVS. */
+export interface QosLimit {
+  maxRate: number;
+  maxBurst: number;
+}
+
+/**
+ * Limits of the host's own traffic on a network, at the device that carries the network's addresses:
+ * egress is what the host sends, ingress what it receives.
+ */
+export interface AttachmentQos {
+  egress?: QosLimit;
+  ingress?: QosLimit;
+}
+
 export interface Attachment {
   id: number;
   hostId: number;
@@ -159,6 +208,8 @@ export interface Attachment {
   ipv4: Ipv4Config;
   ipv6: Ipv6Config;
   custom: CustomProperties;
+  /** Absent or {} = no limit. */
+  qos?: AttachmentQos;
 }
 
 /**

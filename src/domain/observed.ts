@@ -272,7 +272,11 @@ function normDst(dst: string): string {
 export function diffState(plan: Pick<DesiredState, 'interfaces'> & { routes?: DesiredState['routes'] }, observed: ObservedState): Difference[] {
   const out: Difference[] = [];
   const byName = new Map(observed.interfaces.map((i) => [i.name, i]));
+  // Open vSwitch bridges and ports live in OVSDB, and the kernel shows OVS ports under ovs-system:
+  // their readback (ovs-vsctl, bond/show, lacp/show) is a later increment of issue 8.
+  const ovsBridges = new Set(plan.interfaces.filter((i) => i.type === 'ovs-bridge').map((i) => i.name));
   for (const p of plan.interfaces) {
+    if (p.type === 'ovs-bridge' || p.type === 'ovs-interface') continue;
     const o = byName.get(p.name);
     if (!o) {
       out.push({ interface: p.name, field: 'present', planned: true, observed: false });
@@ -288,7 +292,7 @@ export function diffState(plan: Pick<DesiredState, 'interfaces'> & { routes?: De
     if (unusedNic(p)) continue;
     if (o.state !== p.state) out.push({ interface: p.name, field: 'state', planned: p.state, observed: o.state });
     if (o.mtu !== p.mtu) out.push({ interface: p.name, field: 'mtu', planned: p.mtu, observed: o.mtu });
-    if ((p.controller ?? null) !== (o.controller ?? null)) out.push({ interface: p.name, field: 'controller', planned: p.controller ?? null, observed: o.controller ?? null });
+    if (!(p.controller !== undefined && ovsBridges.has(p.controller)) && (p.controller ?? null) !== (o.controller ?? null)) out.push({ interface: p.name, field: 'controller', planned: p.controller ?? null, observed: o.controller ?? null });
     const pla = p['link-aggregation'];
     const ola = o['link-aggregation'];
     if (pla && ola) {
@@ -312,7 +316,7 @@ export function diffState(plan: Pick<DesiredState, 'interfaces'> & { routes?: De
         out.push({ interface: p.name, field: 'bridge.options.stp.enabled', planned: p.bridge.options.stp.enabled, observed: o.bridge.options.stp.enabled });
       }
       if (p.bridge.options['forward-delay'] !== o.bridge.options['forward-delay']) {
-        out.push({ interface: p.name, field: 'bridge.options.forward-delay', planned: p.bridge.options['forward-delay'], observed: o.bridge.options['forward-delay'] });
+        out.push({ interface: p.name, field: 'bridge.options.forward-delay', planned: p.bridge.options['forward-delay'] ?? null, observed: o.bridge.options['forward-delay'] ?? null });
       }
     }
     diffIp(p.name, 'ipv4', p.ipv4, o.ipv4, out);

@@ -2,10 +2,21 @@
 // the ordered steps that build it from a bare kernel). Same input, byte-identical output: every list
 // is sorted with a locale-free comparison and every object is built in a fixed key order.
 import { stringify } from 'yaml';
-import type { Bond, BondOptions, HostConfig, Ipv4Config, Ipv6Config, Nic } from './model.js';
+import type { AttachmentQos, Bond, BondOptions, HostConfig, Ipv4Config, Ipv6Config, Nic } from './model.js';
 import { DEFAULT_MTU } from './model.js';
 import { canonicalIpv6 } from './net.js';
-import type { DesiredState, HostPlan, InterfaceState, IpState, NetworkPlacement, PlanStep, RouteState } from './plan-types.js';
+import type {
+  BridgePortState,
+  DesiredState,
+  HostPlan,
+  InterfaceState,
+  IpState,
+  NetworkPlacement,
+  OvsBondState,
+  PlanStep,
+  PortVlanState,
+  RouteState,
+} from './plan-types.js';
 import { type EffectiveAttachment, Topology, ifaceKey, vlanDeviceName } from './topology.js';
 
 export type * from './plan-types.js';
@@ -74,11 +85,22 @@ function ordered(i: InterfaceState): InterfaceState {
   if (i.bridge !== undefined) keyed.bridge = i.bridge;
   keyed.ipv4 = i.ipv4;
   keyed.ipv6 = i.ipv6;
+  if (i.qos !== undefined) keyed.qos = i.qos;
   if (i['custom-properties'] !== undefined) keyed['custom-properties'] = i['custom-properties'];
   return keyed as unknown as InterfaceState;
 }
 
+/** The plan's QoS of an attachment: only the directions it limits; undefined when none. */
+function qosState(qos: AttachmentQos | undefined): InterfaceState['qos'] {
+  if (!qos || (!qos.egress && !qos.ingress)) return undefined;
+  const out: NonNullable<InterfaceState['qos']> = {};
+  if (qos.egress) out.egress = { 'max-rate': qos.egress.maxRate, 'max-burst': qos.egress.maxBurst };
+  if (qos.ingress) out.ingress = { 'max-rate': qos.ingress.maxRate, 'max-burst': qos.ingress.maxBurst };
+  return out;
+}
+
 export function planHost(cfg: HostConfig): HostPlan {
+  if (cfg.cluster.switchType === 'ovs') return planOvsHost(cfg);
   const t = new Topology(cfg);
   const ethernet = new Map<string, Device>();
   const bonds = new Map<string, Device>();
@@ -172,6 +194,8 @@ export function planHost(cfg: HostConfig): HostPlan {
       if (Object.keys(e.attachment.custom).length > 0) dev.state['custom-properties'] = sortedProps(e.attachment.custom);
       l3Seen.add(l3);
     }
+    const qos = qosState(e.attachment.qos);
+    if (qos) dev.state.qos = qos;
     placements[network.name] ??= {
       role: network.role,
       vlan: network.vlan,
@@ -220,6 +244,181 @@ export function planHost(cfg: HostConfig): HostPlan {
   };
 }
 
+/** OVS's name for a port's VLAN mode, from the plan's nmstate-shaped one. */
+function ovsVlanMode(v: PortVlanState | undefined): { vlanMode: 'access' | 'trunk' | 'native-untagged'; tag: number | null; trunks: number[] } {
+  const trunks = (v?.['trunk-tags'] ?? []).map((x) => x.id);
+  if (!v || v.mode === 'access') return { vlanMode: 'access', tag: v?.tag ?? 0, trunks: [] };
+  if (v['enable-native']) return { vlanMode: 'native-untagged', tag: v.tag ?? 0, trunks };
+  return { vlanMode: 'trunk', tag: null, trunks };
+}
+
+/** Port columns of an OVS bond as ovs-vsctl sets them, in a fixed order. */
+function ovsBondSettings(la: OvsBondState): Record<string, string> {
+  const out: Record<string, string> = { bond_mode: la.mode, lacp: la.lacp };
+  if (la['bond-updelay'] !== undefined) out.bond_updelay = String(la['bond-updelay']);
+  if (la['bond-downdelay'] !== undefined) out.bond_downdelay = String(la['bond-downdelay']);
+  for (const [k, v] of Object.entries(la['ovs-db']?.other_config ?? {})) out[`other_config:${k}`] = v;
+  return out;
+}
+
+/** An OVS bond from a stored bond: 802.3ad becomes balance-tcp with LACP, Linux option names become OVS columns. */
+function ovsBond(bond: Bond, ports: string[]): OvsBondState {
+  const o = bond.options;
+  const mode = (bond.mode === '802.3ad' ? 'balance-tcp' : bond.mode) as OvsBondState['mode'];
+  const lacp = o.lacp ?? (bond.mode === '802.3ad' ? 'active' : 'off');
+  const la: OvsBondState = { mode, lacp, port: ports.map((name) => ({ name })) };
+  if (o.updelay !== undefined) la['bond-updelay'] = o.updelay;
+  if (o.downdelay !== undefined) la['bond-downdelay'] = o.downdelay;
+  const other: Record<string, string> = {};
+  if (o.miimon !== undefined) {
+    other['bond-detect-mode'] = 'miimon';
+    other['bond-miimon-interval'] = String(o.miimon);
+  }
+  if (o.primary !== undefined) other['bond-primary'] = o.primary;
+  if (lacp !== 'off' && o.lacp_rate !== undefined) other['lacp-time'] = o.lacp_rate;
+  if (Object.keys(other).length > 0) la['ovs-db'] = { other_config: other };
+  return la;
+}
+
+/** Name of the Open vSwitch bridge of the uplink at `index` (uplinks sorted by name). */
+export function ovsBridgeName(index: number): string {
+  return `ovsbr${index}`;
+}
+
+/**
+ * The plan of a host in an ovs cluster: one Open vSwitch bridge per uplink (every bond, and every
+ * plain NIC that carries networks), the uplink as its port (an OVS bond for a bond), and one internal
+ * port per network, named after it, with the network's VLAN: access for host-level networks, the
+ * network's port type for bridged ones. Internal ports carry the uplink's MAC (a bond's is its
+ * primary member's), so DHCP reservations by boot MAC keep working.
+ */
+function planOvsHost(cfg: HostConfig): HostPlan {
+  const t = new Topology(cfg);
+  const perBase = new Map<string, EffectiveAttachment[]>();
+  for (const e of t.effective) {
+    if (!t.present(e.attachment.iface)) continue;
+    const key = ifaceKey(e.attachment.iface);
+    perBase.set(key, [...(perBase.get(key) ?? []), e]);
+  }
+  const baseMtu = (key: string): number => {
+    const list = perBase.get(key) ?? [];
+    return list.length ? Math.max(...list.map((e) => e.network.mtu)) : DEFAULT_MTU;
+  };
+  const blank = (name: string, type: InterfaceState['type'], mtu: number): InterfaceState => ({
+    name,
+    type,
+    state: 'up',
+    mtu,
+    ipv4: { enabled: false },
+    ipv6: { enabled: false },
+  });
+
+  interface Uplink {
+    key: string;
+    name: string;
+    mac: string | null;
+    port: BridgePortState;
+  }
+  const uplinks: Uplink[] = [];
+  const memberOf = new Map<string, string>(); // NIC MAC -> uplink key
+  for (const bond of cfg.bonds) {
+    const present = t.presentMembers(bond);
+    const ports = [...present].sort((a, b) => (a.mac === bond.primaryMember ? -1 : b.mac === bond.primaryMember ? 1 : cmp(a.name, b.name)));
+    const key = ifaceKey({ kind: 'bond', bondId: bond.id });
+    for (const p of ports) memberOf.set(p.mac, key);
+    uplinks.push({ key, name: bond.name, mac: bond.mac ?? ports[0]?.mac ?? null, port: { name: bond.name, 'link-aggregation': ovsBond(bond, ports.map((p) => p.name)) } });
+  }
+  for (const nic of cfg.nics) {
+    const key = ifaceKey({ kind: 'nic', mac: nic.mac });
+    if (perBase.has(key) && !memberOf.has(nic.mac)) uplinks.push({ key, name: nic.name, mac: nic.mac, port: { name: nic.name } });
+  }
+  uplinks.sort(byName);
+  const bridgeOf = new Map<string, string>(uplinks.map((u, i) => [u.key, ovsBridgeName(i)]));
+
+  const ethernet: InterfaceState[] = [];
+  for (const nic of [...cfg.nics].sort(byName)) {
+    const key = memberOf.get(nic.mac) ?? ifaceKey({ kind: 'nic', mac: nic.mac });
+    const bridge = bridgeOf.get(key);
+    const state = blank(nic.name, 'ethernet', baseMtu(key));
+    state['mac-address'] = nic.mac;
+    if (bridge) state.controller = bridge;
+    else state.state = 'down';
+    ethernet.push(state);
+  }
+
+  const bridges: InterfaceState[] = [];
+  const internals: InterfaceState[] = [];
+  const placements: Record<string, NetworkPlacement> = {};
+  for (const up of uplinks) {
+    const bridgeName = bridgeOf.get(up.key) as string;
+    const list = [...(perBase.get(up.key) ?? [])].sort((a, b) => cmp(a.network.name, b.network.name));
+    const ports: BridgePortState[] = [up.port];
+    const networks: string[] = [];
+    for (const e of list) {
+      const n = e.network;
+      if (placements[n.name]) continue; // one port per network (validation refuses a second attachment)
+      networks.push(n.name);
+      const portType = n.bridged ? (n.portType ?? 'access') : 'access';
+      const trunkTags = (n.trunks ?? []).map((id) => ({ id }));
+      const vlan: PortVlanState =
+        portType === 'trunk'
+          ? { mode: 'trunk', 'trunk-tags': trunkTags }
+          : portType === 'hybrid'
+            ? { mode: 'trunk', tag: n.vlan ?? 0, 'enable-native': true, 'trunk-tags': trunkTags }
+            : { mode: 'access', tag: n.vlan ?? 0 };
+      ports.push({ name: n.name, vlan });
+      const state = blank(n.name, 'ovs-interface', n.mtu);
+      state.description = `tabula: ${n.name}`;
+      if (up.mac) state['mac-address'] = up.mac;
+      state.controller = bridgeName;
+      state.ipv4 = ipv4State(e.attachment.ipv4);
+      state.ipv6 = ipv6State(e.attachment.ipv6);
+      const qos = qosState(e.attachment.qos);
+      if (qos) state.qos = qos;
+      if (Object.keys(e.attachment.custom).length > 0) state['custom-properties'] = sortedProps(e.attachment.custom);
+      internals.push(state);
+      placements[n.name] = { role: n.role, vlan: n.vlan, mtu: n.mtu, bridged: n.bridged, interface: n.name, base: up.name, 'ovs-bridge': bridgeName };
+    }
+    const br = blank(bridgeName, 'ovs-bridge', baseMtu(up.key));
+    if (networks.length) br.description = `tabula: ${networks.join(', ')}`;
+    br.bridge = { options: { stp: { enabled: false }, 'mcast-snooping-enable': false }, port: ports.sort(byName) };
+    bridges.push(br);
+  }
+
+  const routes: RouteState[] = [];
+  const sortedEffective = [...t.effective].sort((a, b) => cmp(a.network.name, b.network.name) || cmp(t.describe(a.attachment.iface), t.describe(b.attachment.iface)));
+  for (const e of sortedEffective) {
+    const place = placements[e.network.name];
+    if (!place || !t.present(e.attachment.iface)) continue;
+    const v4 = e.attachment.ipv4;
+    if (v4.method === 'static' && v4.gateway) routes.push({ destination: '0.0.0.0/0', 'next-hop-address': v4.gateway, 'next-hop-interface': place.interface });
+    const v6 = e.attachment.ipv6;
+    if (v6.method === 'static' && v6.gateway) {
+      routes.push({ destination: '::/0', 'next-hop-address': canonicalIpv6(v6.gateway) ?? v6.gateway, 'next-hop-interface': place.interface });
+    }
+  }
+  const networks: Record<string, NetworkPlacement> = {};
+  for (const k of Object.keys(placements).sort(cmp)) networks[k] = placements[k] as NetworkPlacement;
+  const state: DesiredState = {
+    interfaces: [...ethernet, ...bridges.sort(byName), ...internals.sort(byName)].map(ordered),
+    routes: { config: routes },
+    'dns-resolver': { config: { server: [...cfg.cluster.defaults.dnsServers], search: [...cfg.cluster.defaults.dnsSearch] } },
+    networks,
+    'custom-properties': sortedProps(cfg.host.custom),
+  };
+  const bootNic: Nic | undefined = cfg.host.bootMac ? t.nicByMac.get(cfg.host.bootMac) : undefined;
+  return {
+    apiVersion: 'tabula/v1',
+    host: cfg.host.name,
+    cluster: cfg.cluster.name,
+    generation: cfg.host.generation,
+    bootInterface: bootNic?.name ?? null,
+    switchType: 'ovs',
+    state,
+    steps: planSteps(state),
+  };
+}
+
 /** The one deterministic build order from a bare kernel (seed 004): bonds, plain links, VLANs, bridges, addresses, routes, DNS, custom. */
 export function planSteps(state: DesiredState): PlanStep[] {
   const steps: PlanStep[] = [];
@@ -227,7 +426,13 @@ export function planSteps(state: DesiredState): PlanStep[] {
   const bonds = of('bond');
   const vlans = of('vlan');
   const bridges = of('linux-bridge');
-  const modules = [...(bonds.length ? ['bonding'] : []), ...(vlans.length ? ['8021q'] : []), ...(bridges.length ? ['bridge'] : [])];
+  const ovsBridges = of('ovs-bridge');
+  const modules = [
+    ...(bonds.length ? ['bonding'] : []),
+    ...(vlans.length ? ['8021q'] : []),
+    ...(bridges.length ? ['bridge'] : []),
+    ...(ovsBridges.length ? ['openvswitch'] : []),
+  ];
   if (modules.length) steps.push({ op: 'load-modules', modules });
 
   for (const bond of bonds) {
@@ -266,6 +471,29 @@ export function planSteps(state: DesiredState): PlanStep[] {
     // After the ports: a bridge takes the smallest port MTU, so set its own last.
     steps.push({ op: 'link-mtu', iface: br.name, mtu: br.mtu });
     steps.push({ op: 'link-up', iface: br.name });
+  }
+  // Open vSwitch (a fresh database): the bridge, its uplink (NIC or bond), then the internal ports with their VLANs.
+  for (const br of ovsBridges) {
+    steps.push({ op: 'ovs-bridge-create', iface: br.name });
+    const internal: string[] = [];
+    for (const port of br.bridge?.port ?? []) {
+      const la = port['link-aggregation'];
+      const dev = state.interfaces.find((i) => i.name === port.name && i.type === 'ovs-interface');
+      if (la) steps.push({ op: 'ovs-bond-add', iface: br.name, bond: port.name, ports: la.port.map((p) => p.name), settings: ovsBondSettings(la) });
+      else if (dev) {
+        steps.push({ op: 'ovs-internal-add', iface: br.name, port: port.name, ...ovsVlanMode(port.vlan), mtu: dev.mtu, mac: dev['mac-address'] ?? null });
+        internal.push(port.name);
+      } else steps.push({ op: 'ovs-port-add', iface: br.name, port: port.name });
+    }
+    for (const name of internal) steps.push({ op: 'link-up', iface: name });
+  }
+  // Limits once every device exists, before addresses bring traffic.
+  for (const i of state.interfaces) {
+    const via = i.type === 'ovs-interface' ? 'ovs' : 'tc';
+    for (const direction of ['egress', 'ingress'] as const) {
+      const limit = i.qos?.[direction];
+      if (limit) steps.push({ op: 'qos-limit', iface: i.name, direction, via, maxRate: limit['max-rate'], maxBurst: limit['max-burst'] });
+    }
   }
   for (const i of state.interfaces) {
     if (i.ipv4.enabled && i.ipv4.dhcp) steps.push({ op: 'dhcp', iface: i.name, family: 4 });

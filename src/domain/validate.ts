@@ -1,9 +1,10 @@
 // Validation: every rule has a stable code (listed in docs/model.md) and a message naming the objects.
 // Rules look at the whole resulting configuration, so the order of edits never matters.
 import type { Violation } from './errors.js';
-import type { Bond, BondMode, CustomProperties, HostConfig, InterfaceRef, Ipv4Config, Ipv6Config, LogicalNetwork } from './model.js';
-import { MAX_MTU, MIN_MTU, NETWORK_ROLES } from './model.js';
+import type { AttachmentQos, Bond, BondMode, CustomProperties, HostConfig, InterfaceRef, Ipv4Config, Ipv6Config, LogicalNetwork, SwitchType } from './model.js';
+import { LACP_MODES, LINUX_BOND_MODES, MAX_MTU, MIN_MTU, NETWORK_ROLES, OVS_BOND_MODES, PORT_TYPES } from './model.js';
 import { ifnameProblem, kernelNameProblem, macProblem, parseIpv4, parseIpv6, sameIpv4Subnet } from './net.js';
+import { ovsBridgeName } from './plan.js';
 import { Topology, ifaceKey, vlanDeviceName } from './topology.js';
 
 type Objects = Record<string, string | number>;
@@ -45,10 +46,51 @@ export function validateCustom(f: Findings, props: CustomProperties, owner: stri
   }
 }
 
+const vlanOk = (v: number): boolean => Number.isInteger(v) && v >= 1 && v <= 4094;
+
+/** VM-facing port rules of a network (issue 8): trunk and hybrid ports are bridged, on ovs, with a sane VLAN list. */
+function validatePortType(f: Findings, network: LogicalNetwork, switchType: SwitchType): void {
+  const who = `network '${network.name}'`;
+  const o = { network: network.name };
+  const portType = network.portType ?? 'access';
+  const trunks = network.trunks ?? [];
+  if (!(PORT_TYPES as readonly string[]).includes(portType)) {
+    f.error('PORT_TYPE_INVALID', `${who}: port type '${portType}' is not one of ${PORT_TYPES.join(', ')}`, o);
+    return;
+  }
+  if (portType !== 'access' && !network.bridged) {
+    f.error('PORT_TYPE_INVALID', `${who}: a ${portType} port is the VM-facing port of a bridged network; a host-level network is an access port`, o);
+  }
+  if (portType !== 'access' && switchType !== 'ovs') {
+    f.error('PORT_TYPE_NEEDS_OVS', `${who}: ${portType} ports need an ovs cluster; a linux cluster gives VMs one VLAN per bridge`, o);
+  }
+  if (portType === 'trunk' && network.vlan !== null) {
+    f.error('PORT_TYPE_VLAN_MISMATCH', `${who}: a trunk port carries only its trunk VLANs; leave the VLAN empty (a hybrid port has a native VLAN)`, o);
+  }
+  if (portType === 'hybrid' && network.vlan === null) {
+    f.error('PORT_TYPE_VLAN_MISMATCH', `${who}: a hybrid port needs a VLAN, its native (untagged) VLAN`, o);
+  }
+  if (portType === 'access' && trunks.length > 0) {
+    f.error('TRUNK_VLANS_INVALID', `${who}: an access port carries no trunk VLANs; make it a trunk or hybrid port`, o);
+  }
+  if (portType !== 'access' && trunks.length === 0) {
+    f.error('TRUNK_VLANS_INVALID', `${who}: a ${portType} port needs at least one trunk VLAN`, o);
+  }
+  if (trunks.length > 4094) f.error('TRUNK_VLANS_INVALID', `${who}: at most 4094 trunk VLANs, got ${trunks.length}`, o);
+  const seen = new Set<number>();
+  for (const v of trunks) {
+    if (!vlanOk(v)) f.error('VLAN_ID_OUT_OF_RANGE', `${who}: trunk VLAN id ${v} is outside 1-4094`, { ...o, vlan: v });
+    else if (seen.has(v)) f.error('TRUNK_VLANS_INVALID', `${who}: trunk VLAN ${v} is listed twice`, { ...o, vlan: v });
+    else if (v === network.vlan) f.error('TRUNK_VLANS_INVALID', `${who}: VLAN ${v} is the native VLAN of the port; it cannot also be a trunk VLAN`, { ...o, vlan: v });
+    seen.add(v);
+  }
+}
+
 /** Field rules of one logical network, plus its relations to the other networks of its cluster. */
-export function validateNetwork(network: LogicalNetwork, others: LogicalNetwork[]): Violation[] {
+export function validateNetwork(network: LogicalNetwork, others: LogicalNetwork[], switchType: SwitchType = 'linux'): Violation[] {
   const f = new Findings();
   const who = `network '${network.name}'`;
+  validatePortType(f, network, switchType);
   const nameProblem = ifnameProblem(network.name);
   if (nameProblem) {
     // The name doubles as the bridge device name on the blade, hence the kernel's rules.
@@ -137,9 +179,54 @@ function validateIpv6(f: Findings, ip: Ipv6Config, who: string): void {
   }
 }
 
-function validateBond(f: Findings, t: Topology, bond: Bond): void {
+/** What an Open vSwitch bond accepts, by option (src/domain/plan.ts ovsBond maps the rest). */
+const OVS_ONLY_OPTIONS = ['lacp'] as const;
+const LINUX_ONLY_OPTIONS = ['arp_interval', 'arp_ip_target', 'xmit_hash_policy'] as const;
+
+function validateBondSwitchType(f: Findings, bond: Bond, switchType: SwitchType): void {
   const who = `bond '${bond.name}'`;
   const o = { bond: bond.name };
+  const opt = bond.options;
+  if (switchType === 'ovs') {
+    if (!OVS_BOND_MODES.includes(bond.mode)) {
+      f.error(
+        'BOND_MODE_SWITCH_TYPE',
+        `${who}: mode ${bond.mode} is a Linux bonding mode; an ovs cluster bonds with ${OVS_BOND_MODES.join(', ')} (LACP: balance-tcp or 802.3ad)`,
+        { ...o, mode: bond.mode },
+      );
+      return;
+    }
+    for (const k of LINUX_ONLY_OPTIONS) {
+      if (opt[k] !== undefined) f.error('BOND_OPTION_SWITCH_TYPE', `${who}: option ${k} exists only for Linux bonds; Open vSwitch has no ${k === 'xmit_hash_policy' ? 'hash policy (balance-tcp hashes L3/L4)' : 'ARP monitoring'}`, { ...o, option: k });
+    }
+    if (opt.lacp !== undefined && !(LACP_MODES as readonly string[]).includes(opt.lacp)) {
+      f.error('BOND_OPTION_INVALID', `${who}: lacp must be one of ${LACP_MODES.join(', ')}, got ${String(opt.lacp)}`, { ...o, option: 'lacp' });
+    }
+    const lacp = opt.lacp ?? (bond.mode === '802.3ad' ? 'active' : 'off');
+    if ((bond.mode === 'balance-tcp' || bond.mode === '802.3ad') && lacp === 'off') {
+      f.error('BOND_LACP_REQUIRED', `${who}: mode ${bond.mode} needs LACP; set lacp to active or passive (balance-slb balances without it)`, o);
+    }
+    if (opt.lacp_rate !== undefined && lacp === 'off') {
+      f.error('BOND_LACP_RATE_MODE', `${who}: lacp_rate (OVS lacp-time) applies only with LACP on; lacp is off`, o);
+    }
+    if (opt.primary !== undefined && bond.mode !== 'active-backup') {
+      f.error('BOND_PRIMARY_MODE', `${who}: primary applies only to mode active-backup on Open vSwitch, not ${bond.mode}`, o);
+    }
+  } else {
+    if (!LINUX_BOND_MODES.includes(bond.mode)) {
+      f.error('BOND_MODE_SWITCH_TYPE', `${who}: mode ${bond.mode} is an Open vSwitch mode; a linux cluster bonds with ${LINUX_BOND_MODES.join(', ')}`, { ...o, mode: bond.mode });
+    }
+    for (const k of OVS_ONLY_OPTIONS) {
+      if (opt[k] !== undefined) f.error('BOND_OPTION_SWITCH_TYPE', `${who}: option ${k} exists only for Open vSwitch bonds; a Linux 802.3ad bond always runs LACP`, { ...o, option: k });
+    }
+  }
+}
+
+function validateBond(f: Findings, t: Topology, bond: Bond, switchType: SwitchType): void {
+  const who = `bond '${bond.name}'`;
+  const o = { bond: bond.name };
+  validateBondSwitchType(f, bond, switchType);
+  const ovs = switchType === 'ovs';
   const nameProblem = ifnameProblem(bond.name);
   if (nameProblem) f.error('INTERFACE_NAME_INVALID', `${who}: the name ${nameProblem}`, o);
   else if (!BOND_NAME_RE.test(bond.name)) f.error('BOND_NAME_INVALID', `${who}: bond names must match ${BOND_NAME_RE.source}`, o);
@@ -208,7 +295,7 @@ function validateBond(f: Findings, t: Topology, bond: Bond): void {
   if (arpInterval > 0 && (opt.arp_ip_target ?? []).length === 0) {
     f.error('BOND_ARP_TARGET_REQUIRED', `${who}: arp_interval ${arpInterval} needs at least one arp_ip_target`, o);
   }
-  if (arpInterval > 0 && NO_ARP_MODES.includes(bond.mode)) {
+  if (!ovs && arpInterval > 0 && NO_ARP_MODES.includes(bond.mode)) {
     f.error('BOND_ARP_MODE', `${who}: ARP monitoring is not supported in mode ${bond.mode}; use miimon`, o);
   }
   const targets = opt.arp_ip_target ?? [];
@@ -221,17 +308,57 @@ function validateBond(f: Findings, t: Topology, bond: Bond): void {
   if ((opt.updelay ?? 0) > 0 || (opt.downdelay ?? 0) > 0) {
     if (miimon === 0) f.error('BOND_DELAY_WITHOUT_MIIMON', `${who}: updelay and downdelay work only with miimon`, o);
   }
-  if (opt.lacp_rate !== undefined && bond.mode !== '802.3ad') {
+  if (!ovs && opt.lacp_rate !== undefined && bond.mode !== '802.3ad') {
     f.error('BOND_LACP_RATE_MODE', `${who}: lacp_rate applies only to mode 802.3ad, not ${bond.mode}`, o);
   }
-  if (opt.xmit_hash_policy !== undefined && !XMIT_HASH_MODES.includes(bond.mode)) {
+  if (!ovs && opt.xmit_hash_policy !== undefined && !XMIT_HASH_MODES.includes(bond.mode)) {
     f.error('BOND_XMIT_HASH_MODE', `${who}: xmit_hash_policy applies only to modes ${XMIT_HASH_MODES.join(', ')}, not ${bond.mode}`, o);
   }
   if (opt.primary !== undefined) {
-    if (!PRIMARY_MODES.includes(bond.mode)) {
+    if (ovs) {
+      if (bond.mode === 'active-backup' && !present.some((n) => n.name === opt.primary) && !bond.members.includes(opt.primary)) {
+        f.error('BOND_PRIMARY_NOT_MEMBER', `${who}: primary '${opt.primary}' is not a member of the bond`, o);
+      }
+    } else if (!PRIMARY_MODES.includes(bond.mode)) {
       f.error('BOND_PRIMARY_MODE', `${who}: primary applies only to modes ${PRIMARY_MODES.join(', ')}, not ${bond.mode}`, o);
     } else if (!present.some((n) => n.name === opt.primary) && !bond.members.includes(opt.primary)) {
       f.error('BOND_PRIMARY_NOT_MEMBER', `${who}: primary '${opt.primary}' is not a member of the bond`, o);
+    }
+  }
+}
+
+/** Limits a shaper and a policer can honour: kbit/s and kbit. */
+export const QOS_MIN_RATE = 8;
+export const QOS_MAX_RATE = 100_000_000;
+/** The burst must hold the traffic of this many ms at the rate (tc tbf needs at least one timer tick, 10 ms at HZ=100)... */
+const QOS_MIN_BURST_MS = 10;
+/** ...and at most this many seconds of it: a larger bucket is no limit. */
+const QOS_MAX_BURST_S = 10;
+
+function validateQos(f: Findings, qos: AttachmentQos, who: string, mtu: number): void {
+  for (const direction of ['egress', 'ingress'] as const) {
+    const l = qos[direction];
+    if (!l) continue;
+    const o = { direction };
+    if (!Number.isInteger(l.maxRate) || l.maxRate < QOS_MIN_RATE || l.maxRate > QOS_MAX_RATE) {
+      f.error('QOS_RATE_INVALID', `${who}: ${direction} max rate ${l.maxRate} kbit/s is not a whole number from ${QOS_MIN_RATE} to ${QOS_MAX_RATE}`, o);
+      continue;
+    }
+    if (!Number.isInteger(l.maxBurst) || l.maxBurst < 1) {
+      f.error('QOS_BURST_INVALID', `${who}: ${direction} max burst ${l.maxBurst} kbit is not a whole, positive number`, o);
+      continue;
+    }
+    // One full frame (MTU plus the Ethernet header and a VLAN tag) must fit, or nothing passes.
+    const frame = Math.ceil(((mtu + 18) * 8) / 1000);
+    const least = Math.max(frame, Math.ceil((l.maxRate * QOS_MIN_BURST_MS) / 1000));
+    if (l.maxBurst < least) {
+      f.error(
+        'QOS_BURST_TOO_SMALL',
+        `${who}: ${direction} max burst ${l.maxBurst} kbit is below ${least} kbit (one ${mtu}-byte frame and ${QOS_MIN_BURST_MS} ms at ${l.maxRate} kbit/s); the limit would pass less than its rate`,
+        o,
+      );
+    } else if (l.maxBurst > l.maxRate * QOS_MAX_BURST_S) {
+      f.error('QOS_BURST_TOO_LARGE', `${who}: ${direction} max burst ${l.maxBurst} kbit holds more than ${QOS_MAX_BURST_S} s at ${l.maxRate} kbit/s; it would not limit anything`, o);
     }
   }
 }
@@ -242,6 +369,8 @@ export function validateHost(cfg: HostConfig): Violation[] {
   const t = new Topology(cfg);
   const { host } = cfg;
   const hostWho = `host '${host.name}'`;
+  const switchType: SwitchType = cfg.cluster.switchType ?? 'linux';
+  const ovs = switchType === 'ovs';
 
   if (!HOST_NAME_RE.test(host.name)) {
     f.error('HOST_NAME_INVALID', `${hostWho}: the name must be a DNS hostname starting with a letter`, { host: host.name });
@@ -274,7 +403,7 @@ export function validateHost(cfg: HostConfig): Violation[] {
         bond: bond.name,
       });
     } else deviceOwners.set(bond.name, `bond '${bond.name}'`);
-    validateBond(f, t, bond);
+    validateBond(f, t, bond, switchType);
   }
 
   // Attachments, grouped per interface.
@@ -294,10 +423,12 @@ export function validateHost(cfg: HostConfig): Violation[] {
   }
   for (const [networkId, ifaces] of ifacesOfNetwork) {
     const network = t.networkById.get(networkId) as LogicalNetwork;
-    if (ifaces.length > 1 && !network.bridged) {
+    if (ifaces.length > 1 && (!network.bridged || ovs)) {
       f.error(
         'NETWORK_ATTACHED_TWICE',
-        `network '${network.name}' is attached to ${ifaces.join(' and ')} on ${hostWho}; only a bridged network may span several interfaces`,
+        ovs
+          ? `network '${network.name}' is attached to ${ifaces.join(' and ')} on ${hostWho}; on Open vSwitch a network has one port per host (bond the interfaces instead)`
+          : `network '${network.name}' is attached to ${ifaces.join(' and ')} on ${hostWho}; only a bridged network may span several interfaces`,
         { network: network.name, host: host.name },
       );
     }
@@ -316,7 +447,8 @@ export function validateHost(cfg: HostConfig): Violation[] {
         });
       }
     }
-    const untagged = list.filter((e) => e.network.vlan === null);
+    // A trunk port carries tagged frames only: it is not the interface's untagged network.
+    const untagged = list.filter((e) => e.network.vlan === null && !(ovs && e.network.portType === 'trunk'));
     if (untagged.length > 1) {
       f.error(
         'MULTIPLE_UNTAGGED_NETWORKS',
@@ -339,8 +471,9 @@ export function validateHost(cfg: HostConfig): Violation[] {
     // The device MTU must fit every network on it; an untagged network pins it to its own MTU.
     const base = untagged[0]?.network;
     const maxMtu = Math.max(...list.map((e) => e.network.mtu));
-    deviceMtu.set(key, base ? base.mtu : maxMtu);
-    if (base) {
+    deviceMtu.set(key, base && !ovs ? base.mtu : maxMtu);
+    // Kernel VLAN devices and bridges share their parent's MTU; OVS internal ports each have their own.
+    if (base && !ovs) {
       for (const e of list) {
         if (e.network.vlan === null || e.network.mtu <= base.mtu) continue;
         if (base.bridged) {
@@ -361,7 +494,7 @@ export function validateHost(cfg: HostConfig): Violation[] {
     if (ref.kind === 'bond') {
       const bond = t.bondById.get(ref.bondId);
       for (const e of list) {
-        if (bond && e.network.bridged && NON_BRIDGEABLE_MODES.includes(bond.mode)) {
+        if (!ovs && bond && e.network.bridged && NON_BRIDGEABLE_MODES.includes(bond.mode)) {
           f.error(
             'BOND_MODE_NOT_BRIDGEABLE',
             `bridged network '${e.network.name}' cannot sit on bond '${bond.name}' in mode ${bond.mode}; use active-backup, balance-xor, broadcast or 802.3ad`,
@@ -371,13 +504,72 @@ export function validateHost(cfg: HostConfig): Violation[] {
       }
     }
     // Names of the devices Tabula will create on this interface.
-    if (present) {
+    if (present && !ovs) {
       for (const e of list) {
         if (e.network.vlan !== null) claim(vlanDeviceName(ifName, e.network.vlan), `VLAN ${e.network.vlan} of ${ifName}`);
       }
     }
+    if (ovs) {
+      // A trunk list must not reach into the VLAN another port of the same bridge carries untagged (access or native).
+      const carried = new Map<number, string>();
+      for (const e of list) if (e.network.portType !== 'trunk' && e.network.vlan !== null) carried.set(e.network.vlan, e.network.name);
+      for (const e of list) {
+        if (!e.network.bridged || (e.network.portType ?? 'access') === 'access') continue;
+        for (const v of e.network.trunks ?? []) {
+          const other = carried.get(v);
+          if (other !== undefined && other !== e.network.name) {
+            f.error(
+              'TRUNK_CONTAINS_ACCESS_TAG',
+              `network '${e.network.name}' trunks VLAN ${v}, which network '${other}' carries on the same Open vSwitch bridge (${ifName}); its VMs would reach that network`,
+              { network: e.network.name, other, vlan: v, interface: ifName },
+            );
+          }
+        }
+        if (e.network.portType === 'trunk' && (e.attachment.ipv4.method !== 'none' || e.attachment.ipv6.method !== 'none')) {
+          f.error('TRUNK_PORT_ADDRESS', `trunk network '${e.network.name}' on ${hostWho} carries tagged frames only; it cannot hold the host's addresses`, {
+            network: e.network.name,
+            host: host.name,
+          });
+        }
+      }
+    }
   }
-  for (const e of t.effective) if (e.network.bridged) claim(e.network.name, `bridge of network '${e.network.name}'`);
+  if (ovs) {
+    // One Open vSwitch bridge per uplink (src/domain/plan.ts), and one internal port per network, named after it.
+    const uplinks = [
+      ...cfg.bonds.map((b) => b.name),
+      ...cfg.nics.filter((n) => !t.bondOfMember.has(n.mac) && t.attachmentsOn({ kind: 'nic', mac: n.mac }).length > 0).map((n) => n.name),
+    ].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    uplinks.forEach((u, i) => claim(ovsBridgeName(i), `Open vSwitch bridge of ${u}`));
+    for (const e of t.effective) if (t.present(e.attachment.iface)) claim(e.network.name, `port of network '${e.network.name}'`);
+  } else {
+    for (const e of t.effective) if (e.network.bridged) claim(e.network.name, `bridge of network '${e.network.name}'`);
+  }
+
+  // QoS: sane limits, and on Linux a device that carries this network's traffic only.
+  const qosOf = new Map<number, string>();
+  for (const e of t.effective) {
+    const qos = e.attachment.qos;
+    if (!qos || (!qos.egress && !qos.ingress)) continue;
+    const who = `QoS of network '${e.network.name}' on ${t.describe(e.attachment.iface)}`;
+    validateQos(f, qos, who, e.network.mtu);
+    const text = JSON.stringify([qos.egress ?? null, qos.ingress ?? null]);
+    const prev = qosOf.get(e.network.id);
+    if (prev !== undefined && prev !== text) {
+      f.error('QOS_CONFLICT', `network '${e.network.name}' has different QoS on two interfaces of ${hostWho}; its bridge has one limit`, { network: e.network.name });
+    }
+    qosOf.set(e.network.id, text);
+    if (!ovs && e.network.vlan === null && !e.network.bridged) {
+      const shared = t.attachmentsOn(e.attachment.iface).filter((x) => x.network.vlan !== null);
+      if (shared.length > 0) {
+        f.error(
+          'QOS_SHARED_DEVICE',
+          `${who}: ${t.describe(e.attachment.iface)} also carries the traffic of VLAN network${shared.length > 1 ? 's' : ''} ${shared.map((x) => `'${x.network.name}'`).join(', ')}, which the limit would throttle too; limit the VLAN networks one by one, or use an ovs cluster`,
+          { network: e.network.name, interface: t.describe(e.attachment.iface) },
+        );
+      }
+    }
+  }
 
   // Addresses and gateways.
   const addresses = new Map<string, string>();

@@ -18,7 +18,7 @@ import type {
   Nic,
   SyncReason,
 } from '../domain/model.js';
-import { DEFAULT_MTU, HOST_STATES } from '../domain/model.js';
+import { DEFAULT_MTU, HOST_STATES, SWITCH_TYPES, type SwitchType } from '../domain/model.js';
 import { canonicalIpv6, macProblem, normalizeMac, parseIpv4 } from '../domain/net.js';
 import { type HostPlan, planHost } from '../domain/plan.js';
 import { type StoredReport, diffState, observe, reportSyncReasons } from '../domain/observed.js';
@@ -175,16 +175,24 @@ export class Engine implements EngineApi {
     if (other && other.id !== selfId) throw conflict('DUPLICATE_CLUSTER_NAME', `cluster '${name}' already exists`, { cluster: name });
   }
 
+  private checkSwitchType(value: string, who: string): SwitchType {
+    if (!(SWITCH_TYPES as readonly string[]).includes(value)) {
+      throw invalid('SWITCH_TYPE_INVALID', `${who}: switch type '${value}' is not one of ${SWITCH_TYPES.join(', ')}`, { switchType: value });
+    }
+    return value as SwitchType;
+  }
+
   createCluster(input: ClusterInput): Cluster {
     return this.repo.transaction(() => {
       this.checkClusterName(input.name, null);
+      const switchType = this.checkSwitchType(input.switchType ?? 'linux', `cluster '${input.name}'`);
       const defaults: ClusterDefaults = { dnsServers: input.defaults?.dnsServers ?? [], dnsSearch: input.defaults?.dnsSearch ?? [] };
       this.checkDefaults(defaults, `cluster '${input.name}'`);
       if (input.isDefault) this.clearDefault();
-      const cluster = this.repo.insertCluster({ name: input.name, description: input.description ?? '', isDefault: input.isDefault ?? false, defaults });
+      const cluster = this.repo.insertCluster({ name: input.name, description: input.description ?? '', isDefault: input.isDefault ?? false, defaults, switchType });
       const m = input.managementNetwork ?? { name: 'mgmt' };
       const network = this.networkFromInput(cluster.id, { ...m, role: 'management', required: true });
-      const problems = validateNetwork({ ...network, id: 0 }, []).filter((v) => v.severity === 'error');
+      const problems = validateNetwork({ ...network, id: 0 }, [], switchType).filter((v) => v.severity === 'error');
       if (problems.length) throw fromViolations(problems, { cluster: cluster.name });
       this.repo.insertNetwork(network);
       this.log?.info({ cluster: cluster.name }, 'cluster created');
@@ -208,6 +216,13 @@ export class Engine implements EngineApi {
       }
       const defaults: ClusterDefaults = { ...before.defaults, ...(patch.defaults ?? {}) };
       this.checkDefaults(defaults, `cluster '${before.name}'`);
+      const switchType = patch.switchType !== undefined ? this.checkSwitchType(patch.switchType, `cluster '${before.name}'`) : (before.switchType ?? 'linux');
+      const networks = this.repo.listNetworks(before.id);
+      if (switchType !== (before.switchType ?? 'linux')) {
+        // Network rules that depend on the switch type (trunk and hybrid ports need ovs).
+        const problems = networks.flatMap((n) => validateNetwork(n, networks, switchType)).filter((v) => v.severity === 'error');
+        if (problems.length) throw fromViolations(problems, { cluster: before.name });
+      }
       if (patch.isDefault && !before.isDefault) this.clearDefault();
       const after: Cluster = {
         ...before,
@@ -215,9 +230,9 @@ export class Engine implements EngineApi {
         description: patch.description ?? before.description,
         isDefault: patch.isDefault ?? before.isDefault,
         defaults,
+        switchType,
       };
       const saved = this.repo.updateCluster(after);
-      const networks = this.repo.listNetworks(before.id);
       this.recheckCluster(saved, networks, networks, before);
       return saved;
     });
@@ -259,11 +274,13 @@ export class Engine implements EngineApi {
       required: input.required ?? false,
       label: input.label ?? null,
       description: input.description ?? '',
+      portType: input.portType ?? 'access',
+      trunks: input.trunks ?? [],
     };
   }
 
-  private checkNetwork(n: LogicalNetwork, others: LogicalNetwork[]): void {
-    const errors = validateNetwork(n, others).filter((v) => v.severity === 'error');
+  private checkNetwork(n: LogicalNetwork, others: LogicalNetwork[], switchType: SwitchType | undefined): void {
+    const errors = validateNetwork(n, others, switchType ?? 'linux').filter((v) => v.severity === 'error');
     if (errors.length) throw fromViolations(errors, { network: n.name });
   }
 
@@ -272,7 +289,7 @@ export class Engine implements EngineApi {
       const cluster = this.cluster(clusterRef);
       const before = this.repo.listNetworks(cluster.id);
       const draft: LogicalNetwork = { ...this.networkFromInput(cluster.id, input), id: 0 };
-      this.checkNetwork(draft, before);
+      this.checkNetwork(draft, before, cluster.switchType);
       const saved = this.repo.insertNetwork(this.networkFromInput(cluster.id, input));
       this.recheckCluster(cluster, before, [...before, saved]);
       this.log?.info({ cluster: cluster.name, network: saved.name }, 'network created');
@@ -295,13 +312,15 @@ export class Engine implements EngineApi {
         required: patch.required ?? old.required,
         label: patch.label !== undefined ? patch.label : old.label,
         description: patch.description ?? old.description,
+        portType: patch.portType ?? old.portType ?? 'access',
+        trunks: patch.trunks ?? old.trunks ?? [],
       };
       if (old.role === 'management' && next.role !== 'management') {
         throw invalid('MANAGEMENT_NETWORK_REQUIRED', `network '${old.name}' is the management network of cluster '${cluster.name}'; a cluster keeps exactly one`, {
           network: old.name,
         });
       }
-      this.checkNetwork(next, before);
+      this.checkNetwork(next, before, cluster.switchType);
       const saved = this.repo.updateNetwork(next);
       this.recheckCluster(cluster, before, before.map((n) => (n.id === saved.id ? saved : n)));
       return saved;
@@ -590,6 +609,7 @@ export class Engine implements EngineApi {
       ipv4: a.ipv4,
       ipv6: a.ipv6,
       custom: a.custom,
+      qos: a.qos ?? {},
     };
   }
 
@@ -654,6 +674,7 @@ export class Engine implements EngineApi {
         ipv4: input.ipv4 ?? (network.role === 'management' ? { method: 'dhcp' } : { method: 'none' }),
         ipv6: input.ipv6 ?? { method: 'none' },
         custom: input.custom ?? {},
+        qos: input.qos ?? {},
       };
       const saved = this.commitHost(before, { ...before, attachments: [...before.attachments, attachment] });
       return this.getAttachmentIn(saved, network.id);
@@ -677,6 +698,7 @@ export class Engine implements EngineApi {
         ipv4: patch.ipv4 ?? old.ipv4,
         ipv6: patch.ipv6 ?? old.ipv6,
         custom: patch.custom ?? old.custom,
+        qos: patch.qos ?? old.qos ?? {},
       };
       const saved = this.commitHost(before, { ...before, attachments: before.attachments.map((a) => (a.id === old.id ? next : a)) });
       return this.getAttachmentIn(saved, old.networkId);

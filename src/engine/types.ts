@@ -1,6 +1,7 @@
 // The engine's public surface: what the REST API, the CLI and (later) the boot servers call.
 // Inputs are already shape-checked at the edge (zod); the engine enforces the domain rules.
 import type {
+  AttachmentQos,
   BondMode,
   BondOptions,
   Cluster,
@@ -15,6 +16,8 @@ import type {
   LogicalNetwork,
   NetworkRole,
   Nic,
+  PortType,
+  SwitchType,
   SyncReason,
 } from '../domain/model.js';
 import type { Violation } from '../domain/errors.js';
@@ -30,6 +33,8 @@ export interface ClusterInput {
   description?: string;
   isDefault?: boolean;
   defaults?: Partial<ClusterDefaults>;
+  /** linux (default) or ovs. */
+  switchType?: SwitchType;
   /** The cluster's management network; default { name: 'mgmt' } (untagged, MTU 1500, not bridged). */
   managementNetwork?: Omit<NetworkInput, 'role'>;
 }
@@ -38,6 +43,8 @@ export interface ClusterPatch {
   description?: string;
   isDefault?: boolean;
   defaults?: Partial<ClusterDefaults>;
+  /** Changes the plan of every host of the cluster (each one's generation moves). */
+  switchType?: SwitchType;
 }
 
 export interface NetworkInput {
@@ -49,6 +56,10 @@ export interface NetworkInput {
   required?: boolean;
   label?: string | null;
   description?: string;
+  /** VM-facing port of a bridged network on ovs clusters (default access). */
+  portType?: PortType;
+  /** VLANs of a trunk or hybrid port. */
+  trunks?: number[];
 }
 export type NetworkPatch = Partial<NetworkInput>;
 
@@ -94,12 +105,16 @@ export interface AttachmentInput {
   ipv4?: Ipv4Config;
   ipv6?: Ipv6Config;
   custom?: CustomProperties;
+  /** Bandwidth limits (kbit/s, kbit); default none. */
+  qos?: AttachmentQos;
 }
 export interface AttachmentPatch {
   interface?: string;
   ipv4?: Ipv4Config;
   ipv6?: Ipv6Config;
   custom?: CustomProperties;
+  /** Replaces the attachment's limits ({} removes them). */
+  qos?: AttachmentQos;
 }
 
 export interface HostView extends Host {
@@ -134,6 +149,7 @@ export interface AttachmentView {
   ipv4: Ipv4Config;
   ipv6: Ipv6Config;
   custom: CustomProperties;
+  qos: AttachmentQos;
 }
 
 export interface ReconcileResult {

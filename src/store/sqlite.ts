@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type {
   Attachment,
+  AttachmentQos,
   Bond,
   BondMode,
   BondOptions,
@@ -18,6 +19,8 @@ import type {
   LogicalNetwork,
   NetworkRole,
   Nic,
+  PortType,
+  SwitchType,
   SyncReason,
 } from '../domain/model.js';
 import type { StoredReport } from '../domain/observed.js';
@@ -33,6 +36,7 @@ interface ClusterRow {
   description: string;
   is_default: number;
   defaults: string;
+  switch_type: string;
   created_at: string;
   updated_at: string;
 }
@@ -48,6 +52,8 @@ interface NetworkRow {
   required: number;
   label: string | null;
   description: string;
+  port_type: string;
+  trunks: string;
 }
 
 interface HostRow {
@@ -97,6 +103,7 @@ interface AttachmentRow {
   ipv4: string;
   ipv6: string;
   custom: string;
+  qos: string;
 }
 
 interface TokenRow {
@@ -148,6 +155,7 @@ function toCluster(r: ClusterRow): Cluster {
     description: r.description,
     isDefault: r.is_default !== 0,
     defaults: json<ClusterDefaults>(r.defaults),
+    switchType: r.switch_type as SwitchType,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -165,6 +173,8 @@ function toNetwork(r: NetworkRow): LogicalNetwork {
     required: r.required !== 0,
     label: r.label,
     description: r.description,
+    portType: r.port_type as PortType,
+    trunks: json<number[]>(r.trunks),
   };
 }
 
@@ -222,6 +232,7 @@ function toAttachment(r: AttachmentRow): Attachment {
     ipv4: json<Ipv4Config>(r.ipv4),
     ipv6: json<Ipv6Config>(r.ipv6),
     custom: json<CustomProperties>(r.custom),
+    qos: json<AttachmentQos>(r.qos),
   };
 }
 
@@ -360,11 +371,12 @@ export class SqliteRepository implements Repository {
   insertCluster(c: NewCluster): Cluster {
     const at = now();
     const { lastInsertRowid } = this.run(
-      'INSERT INTO clusters (name, description, is_default, defaults, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO clusters (name, description, is_default, defaults, switch_type, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       c.name,
       c.description,
       bool(c.isDefault),
       JSON.stringify(c.defaults),
+      c.switchType ?? 'linux',
       at,
       at,
     );
@@ -375,11 +387,12 @@ export class SqliteRepository implements Repository {
     this.runOne(
       'cluster',
       c.id,
-      'UPDATE clusters SET name = ?, description = ?, is_default = ?, defaults = ?, updated_at = ? WHERE id = ?',
+      'UPDATE clusters SET name = ?, description = ?, is_default = ?, defaults = ?, switch_type = ?, updated_at = ? WHERE id = ?',
       c.name,
       c.description,
       bool(c.isDefault),
       JSON.stringify(c.defaults),
+      c.switchType ?? 'linux',
       now(),
       c.id,
     );
@@ -403,7 +416,7 @@ export class SqliteRepository implements Repository {
 
   insertNetwork(n: NewNetwork): LogicalNetwork {
     const { lastInsertRowid } = this.run(
-      'INSERT INTO networks (cluster_id, name, vlan, mtu, bridged, role, required, label, description) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO networks (cluster_id, name, vlan, mtu, bridged, role, required, label, description, port_type, trunks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       n.clusterId,
       n.name,
       n.vlan,
@@ -413,6 +426,8 @@ export class SqliteRepository implements Repository {
       bool(n.required),
       n.label,
       n.description,
+      n.portType ?? 'access',
+      JSON.stringify(n.trunks ?? []),
     );
     return this.getNetworkById(Number(lastInsertRowid)) as LogicalNetwork;
   }
@@ -421,7 +436,7 @@ export class SqliteRepository implements Repository {
     this.runOne(
       'network',
       n.id,
-      'UPDATE networks SET cluster_id = ?, name = ?, vlan = ?, mtu = ?, bridged = ?, role = ?, required = ?, label = ?, description = ? WHERE id = ?',
+      'UPDATE networks SET cluster_id = ?, name = ?, vlan = ?, mtu = ?, bridged = ?, role = ?, required = ?, label = ?, description = ?, port_type = ?, trunks = ? WHERE id = ?',
       n.clusterId,
       n.name,
       n.vlan,
@@ -431,6 +446,8 @@ export class SqliteRepository implements Repository {
       bool(n.required),
       n.label,
       n.description,
+      n.portType ?? 'access',
+      JSON.stringify(n.trunks ?? []),
       n.id,
     );
     return this.getNetworkById(n.id) as LogicalNetwork;
@@ -685,24 +702,26 @@ export class SqliteRepository implements Repository {
         this.runOne(
           'attachment',
           a.id,
-          'UPDATE attachments SET network_id = ?, nic_mac = ?, bond_id = ?, ipv4 = ?, ipv6 = ?, custom = ? WHERE id = ?',
+          'UPDATE attachments SET network_id = ?, nic_mac = ?, bond_id = ?, ipv4 = ?, ipv6 = ?, custom = ?, qos = ? WHERE id = ?',
           a.networkId,
           ...ifaceColumns(a),
           JSON.stringify(a.ipv4),
           JSON.stringify(a.ipv6),
           JSON.stringify(a.custom),
+          JSON.stringify(a.qos ?? {}),
           a.id,
         );
       }
       for (const a of attachments.insert) {
         this.run(
-          'INSERT INTO attachments (host_id, network_id, nic_mac, bond_id, ipv4, ipv6, custom) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          'INSERT INTO attachments (host_id, network_id, nic_mac, bond_id, ipv4, ipv6, custom, qos) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
           hostId,
           a.networkId,
           ...ifaceColumns(a),
           JSON.stringify(a.ipv4),
           JSON.stringify(a.ipv6),
           JSON.stringify(a.custom),
+          JSON.stringify(a.qos ?? {}),
         );
       }
 

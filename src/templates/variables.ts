@@ -76,6 +76,7 @@ export const TEMPLATE_VARIABLES: { readonly [N in TemplateName]: Fields<Template
         cluster: { type: 'string', doc: 'Cluster name.' },
         generation: { type: 'number', doc: 'The generation this plan realises; the blade reports it back.' },
         bootInterface: { type: 'string | null', doc: "The boot NIC's kernel name when the plan was computed." },
+        switchType: { type: "'ovs'?", doc: 'Set on ovs clusters (Open vSwitch); absent on linux clusters.' },
         state: {
           type: 'object',
           doc: 'Desired state, nmstate-shaped (kebab-case keys: use `[key-name]` or `lookup` in Handlebars).',
@@ -85,7 +86,7 @@ export const TEMPLATE_VARIABLES: { readonly [N in TemplateName]: Fields<Template
               doc: 'Every device of the plan.',
               items: {
                 name: { type: 'string', doc: 'Kernel name.' },
-                type: { type: "'ethernet' | 'bond' | 'vlan' | 'linux-bridge'", doc: 'Device kind.' },
+                type: { type: "'ethernet' | 'bond' | 'vlan' | 'linux-bridge' | 'ovs-bridge' | 'ovs-interface'", doc: 'Device kind (ovs-* on ovs clusters).' },
                 state: { type: "'up' | 'down'", doc: 'Administrative state.' },
                 description: { type: 'string?', doc: 'Which logical network(s) this device realises.' },
                 mtu: { type: 'number', doc: 'MTU.' },
@@ -107,21 +108,70 @@ export const TEMPLATE_VARIABLES: { readonly [N in TemplateName]: Fields<Template
                 },
                 bridge: {
                   type: 'object?',
-                  doc: 'Bridge settings (bridges only).',
+                  doc: 'Bridge settings (Linux and Open vSwitch bridges).',
                   fields: {
                     options: {
                       type: 'object',
                       doc: 'Bridge options.',
                       fields: {
                         stp: { type: 'object', doc: 'Spanning tree.', fields: { enabled: { type: 'boolean', doc: 'STP on.' } } },
-                        'forward-delay': { type: 'number', doc: 'Forward delay (seconds).' },
+                        'forward-delay': { type: 'number?', doc: 'Forward delay (seconds; Linux bridges).' },
+                        'mcast-snooping-enable': { type: 'boolean?', doc: 'Multicast snooping (Open vSwitch bridges).' },
                       },
                     },
-                    port: { type: 'array', doc: 'Bridge ports.', items: { name: { type: 'string', doc: 'Port device name.' } } },
+                    port: {
+                      type: 'array',
+                      doc: 'Bridge ports.',
+                      items: {
+                        name: { type: 'string', doc: 'Port name.' },
+                        vlan: {
+                          type: 'object?',
+                          doc: 'VLAN of an Open vSwitch port.',
+                          fields: {
+                            mode: { type: "'access' | 'trunk'", doc: 'access: one VLAN untagged; trunk: tagged VLANs (with `enable-native`: hybrid).' },
+                            tag: { type: 'number?', doc: 'Access VLAN, or the native VLAN of a hybrid port; 0 = untagged.' },
+                            'enable-native': { type: 'boolean?', doc: 'Hybrid port: frames of `tag` travel untagged.' },
+                            'trunk-tags': { type: 'array?', doc: 'Tagged VLANs.', items: { id: { type: 'number', doc: 'VLAN id.' } } },
+                          },
+                        },
+                        'link-aggregation': {
+                          type: 'object?',
+                          doc: 'An Open vSwitch bond (the port has several interfaces).',
+                          fields: {
+                            mode: { type: "'active-backup' | 'balance-slb' | 'balance-tcp'", doc: 'OVS bond mode.' },
+                            lacp: { type: "'off' | 'passive' | 'active'", doc: 'LACP.' },
+                            port: { type: 'array', doc: 'Member NICs.', items: { name: { type: 'string', doc: 'NIC name.' } } },
+                            'bond-updelay': { type: 'number?', doc: 'Milliseconds a member must be up before it is used.' },
+                            'bond-downdelay': { type: 'number?', doc: 'Milliseconds a member must be down before it is dropped.' },
+                            'ovs-db': {
+                              type: 'object?',
+                              doc: 'OVSDB Port columns.',
+                              fields: { other_config: { type: 'record', doc: 'lacp-time, bond-detect-mode, bond-miimon-interval, bond-primary.' } },
+                            },
+                          },
+                        },
+                      },
+                    },
                   },
                 },
                 ipv4: ipState(4),
                 ipv6: ipState(6),
+                qos: {
+                  type: 'object?',
+                  doc: "Bandwidth limits of the host's traffic through this device (attachment QoS).",
+                  fields: {
+                    egress: {
+                      type: 'object?',
+                      doc: 'What the host sends.',
+                      fields: { 'max-rate': { type: 'number', doc: 'kbit/s.' }, 'max-burst': { type: 'number', doc: 'kbit.' } },
+                    },
+                    ingress: {
+                      type: 'object?',
+                      doc: 'What the host receives.',
+                      fields: { 'max-rate': { type: 'number', doc: 'kbit/s.' }, 'max-burst': { type: 'number', doc: 'kbit.' } },
+                    },
+                  },
+                },
                 'custom-properties': { type: 'record?', doc: 'Attachment custom properties (ethtool, sysctl, ...), untouched.' },
               },
             },
@@ -161,6 +211,7 @@ export const TEMPLATE_VARIABLES: { readonly [N in TemplateName]: Fields<Template
                 bridged: { type: 'boolean', doc: 'Realised through a bridge.' },
                 interface: { type: 'string', doc: "The device that carries the network's addresses." },
                 base: { type: 'string', doc: 'The NIC or bond underneath.' },
+                'ovs-bridge': { type: 'string?', doc: "ovs clusters: the Open vSwitch bridge of the network's port." },
               },
             },
             'custom-properties': { type: 'record', doc: 'Host custom properties, untouched.' },
@@ -208,6 +259,39 @@ export const TEMPLATE_VARIABLES: { readonly [N in TemplateName]: Fields<Template
               fields: { destination: { type: 'string', doc: 'Prefix.' }, via: { type: 'string', doc: 'Gateway.' }, iface: { type: 'string', doc: 'Device.' } },
             },
             dns: { doc: 'Write the resolver configuration.', fields: { servers: { type: 'string[]', doc: 'Name servers.' }, search: { type: 'string[]', doc: 'Search domains.' } } },
+            'ovs-bridge-create': { doc: 'Create an Open vSwitch bridge.', fields: { iface: { type: 'string', doc: 'Bridge.' } } },
+            'ovs-port-add': { doc: 'Add a NIC to an Open vSwitch bridge.', fields: { iface: { type: 'string', doc: 'Bridge.' }, port: { type: 'string', doc: 'NIC.' } } },
+            'ovs-bond-add': {
+              doc: 'Add an Open vSwitch bond to a bridge.',
+              fields: {
+                iface: { type: 'string', doc: 'Bridge.' },
+                bond: { type: 'string', doc: 'Bond (OVS port) name.' },
+                ports: { type: 'string[]', doc: 'Member NICs.' },
+                settings: { type: 'record', doc: 'Port columns for ovs-vsctl (bond_mode, lacp, other_config:lacp-time, ...).' },
+              },
+            },
+            'ovs-internal-add': {
+              doc: "Add an internal port (a network's device) to an Open vSwitch bridge.",
+              fields: {
+                iface: { type: 'string', doc: 'Bridge.' },
+                port: { type: 'string', doc: 'Port (the network name).' },
+                vlanMode: { type: "'access' | 'trunk' | 'native-untagged'", doc: 'OVS vlan_mode.' },
+                tag: { type: 'number | null', doc: 'Access or native VLAN (0 = untagged).' },
+                trunks: { type: 'number[]', doc: 'Tagged VLANs.' },
+                mtu: { type: 'number', doc: 'MTU (mtu_request).' },
+                mac: { type: 'string | null', doc: "MAC (the uplink's)." },
+              },
+            },
+            'qos-limit': {
+              doc: 'Limit the bandwidth of a device in one direction.',
+              fields: {
+                iface: { type: 'string', doc: 'Device.' },
+                direction: { type: "'egress' | 'ingress'", doc: 'egress: what the host sends; ingress: what it receives.' },
+                via: { type: "'tc' | 'ovs'", doc: 'tc on a kernel device, or Open vSwitch policing/linux-htb on an OVS port.' },
+                maxRate: { type: 'number', doc: 'kbit/s.' },
+                maxBurst: { type: 'number', doc: 'kbit.' },
+              },
+            },
             custom: {
               doc: 'Apply a custom property (tabula_custom in the shipped script).',
               fields: {

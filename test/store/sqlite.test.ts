@@ -107,6 +107,8 @@ describe('seed', () => {
         required: true,
         label: null,
         description: 'Management network',
+        portType: 'access',
+        trunks: [],
       },
     ]);
   });
@@ -121,6 +123,7 @@ describe('clusters and networks', () => {
       description: 'second rack',
       isDefault: false,
       defaults: { dnsServers: ['10.0.0.53'], dnsSearch: ['rack2.example'] },
+      switchType: 'linux',
       createdAt: expect.stringMatching(ISO),
       updatedAt: expect.stringMatching(ISO),
     });
@@ -130,7 +133,20 @@ describe('clusters and networks', () => {
     expect(repo.listClusters().map((x) => x.name)).toEqual(['default', 'rack2']);
 
     const n = repo.insertNetwork({ clusterId: c.id, name: 'vms', vlan: 100, mtu: 9000, bridged: true, role: 'vm', required: false, label: 'lbl', description: 'VMs' });
-    expect(n).toEqual({ id: expect.any(Number), clusterId: c.id, name: 'vms', vlan: 100, mtu: 9000, bridged: true, role: 'vm', required: false, label: 'lbl', description: 'VMs' });
+    expect(n).toEqual({
+      id: expect.any(Number),
+      clusterId: c.id,
+      name: 'vms',
+      vlan: 100,
+      mtu: 9000,
+      bridged: true,
+      role: 'vm',
+      required: false,
+      label: 'lbl',
+      description: 'VMs',
+      portType: 'access',
+      trunks: [],
+    });
     expect(repo.getNetworkById(n.id)).toEqual(n);
     const a = repo.insertNetwork({ clusterId: c.id, name: 'a-net', vlan: null, mtu: 1500, bridged: false, role: 'other', required: true, label: null, description: '' });
     expect(repo.listNetworks(c.id).map((x) => x.name)).toEqual(['a-net', 'vms']);
@@ -139,8 +155,12 @@ describe('clusters and networks', () => {
     repo.deleteNetwork(a.id);
     expect(repo.getNetworkById(a.id)).toBeUndefined();
 
-    const c2 = repo.updateCluster({ ...c, name: 'rack2b', description: '', defaults: { dnsServers: [], dnsSearch: ['x.example'] }, createdAt: 'ignored' });
-    expect(c2).toMatchObject({ id: c.id, name: 'rack2b', description: '', defaults: { dnsServers: [], dnsSearch: ['x.example'] }, createdAt: c.createdAt });
+    const n3 = repo.updateNetwork({ ...n2, bridged: true, vlan: null, portType: 'trunk', trunks: [100, 200] });
+    expect(repo.getNetworkById(n.id)).toEqual({ ...n2, bridged: true, vlan: null, portType: 'trunk', trunks: [100, 200] });
+    expect(n3.trunks).toEqual([100, 200]);
+
+    const c2 = repo.updateCluster({ ...c, name: 'rack2b', description: '', defaults: { dnsServers: [], dnsSearch: ['x.example'] }, switchType: 'ovs', createdAt: 'ignored' });
+    expect(c2).toMatchObject({ id: c.id, name: 'rack2b', description: '', defaults: { dnsServers: [], dnsSearch: ['x.example'] }, switchType: 'ovs', createdAt: c.createdAt });
     expect(c2.updatedAt >= c.updatedAt).toBe(true);
 
     // switching the default: clear the old one first, as the engine does
@@ -277,7 +297,7 @@ describe('host configuration', () => {
     expect(b0).toEqual({ ...bond(h.id, b0.id, 'bond0', [mac(3), mac(4)]) });
     expect(cfg.attachments).toHaveLength(2);
     const [onNic, onBond] = cfg.attachments as [Attachment, Attachment];
-    expect(onNic).toEqual({ id: expect.any(Number), hostId: h.id, networkId: mgmt().id, iface: { kind: 'nic', mac: mac(1) }, ipv4: { method: 'dhcp' }, ipv6: { method: 'none' }, custom: {} });
+    expect(onNic).toEqual({ id: expect.any(Number), hostId: h.id, networkId: mgmt().id, iface: { kind: 'nic', mac: mac(1) }, ipv4: { method: 'dhcp' }, ipv6: { method: 'none' }, custom: {}, qos: {} });
     expect(onBond).toMatchObject({ networkId: storage.id, iface: { kind: 'bond', bondId: b0.id }, ipv4: { method: 'static', address: '10.0.20.5', prefix: 24, gateway: null } });
     expect(onNic.id).toBeGreaterThan(0);
     expect(onBond.id).toBeGreaterThan(onNic.id);

@@ -1,0 +1,44 @@
+// Host configurations of the Open vSwitch and QoS plan golden files (issue 8), shared by the plan and
+// template tests.
+import type { HostConfig } from '../../src/domain/model.js';
+import { attachOnBond, attachOnNic, bond, cluster, hostConfig, mac, network } from './builders.js';
+
+/**
+ * ovs cluster: an LACP bond (balance-tcp, LACP active, fast) carrying two VLAN internal ports
+ * (management and storage, storage with QoS both ways), a trunk port and a hybrid port for VMs.
+ */
+export function ovsLacpTrunkHybrid(): HostConfig {
+  const mgmt = network('mgmt', { role: 'management', vlan: 100, required: true });
+  const storage = network('storage', { role: 'storage', vlan: 200, mtu: 9000 });
+  const trunk = network('vmtrunk', { role: 'vm', bridged: true, portType: 'trunk', trunks: [300, 301] });
+  const hybrid = network('vmhybrid', { role: 'vm', vlan: 400, bridged: true, portType: 'hybrid', trunks: [401, 402] });
+  const cfg = hostConfig({ name: 'blade4', networks: [mgmt, storage, trunk, hybrid] });
+  cfg.cluster = cluster({ name: 'rack-ovs', switchType: 'ovs' });
+  cfg.bonds = [bond(1, 'bond0', 'balance-tcp', [mac(1), mac(2)], { lacp: 'active', lacp_rate: 'fast', miimon: 100, updelay: 200 })];
+  cfg.attachments = [
+    attachOnBond(mgmt, 1, { method: 'static', address: '10.0.0.14', prefix: 24, gateway: '10.0.0.1' }),
+    attachOnBond(storage, 1, { method: 'static', address: '10.20.0.14', prefix: 24 }, {
+      qos: { egress: { maxRate: 1_000_000, maxBurst: 100_000 }, ingress: { maxRate: 500_000, maxBurst: 50_000 } },
+    }),
+    attachOnBond(trunk, 1),
+    attachOnBond(hybrid, 1, { method: 'static', address: '10.40.0.14', prefix: 24 }),
+  ];
+  return cfg;
+}
+
+/** linux cluster with QoS: a VLAN network limited both ways, a bridged network limited on egress. */
+export function linuxQos(): HostConfig {
+  const mgmt = network('mgmt', { role: 'management' });
+  const storage = network('storage', { role: 'storage', vlan: 200 });
+  const vm = network('vm', { role: 'vm', vlan: 100, bridged: true });
+  const cfg = hostConfig({ name: 'blade5', networks: [mgmt, storage, vm] });
+  cfg.bonds = [bond(1, 'bond0', '802.3ad', [mac(2), mac(3)], { miimon: 100, lacp_rate: 'fast' })];
+  cfg.attachments = [
+    attachOnNic(mgmt, mac(1), { method: 'dhcp' }),
+    attachOnBond(storage, 1, { method: 'static', address: '10.20.0.15', prefix: 24 }, {
+      qos: { egress: { maxRate: 200_000, maxBurst: 20_000 }, ingress: { maxRate: 100_000, maxBurst: 10_000 } },
+    }),
+    attachOnBond(vm, 1, { method: 'static', address: '10.10.0.15', prefix: 24 }, { qos: { egress: { maxRate: 50_000, maxBurst: 5_000 } } }),
+  ];
+  return cfg;
+}
