@@ -25,6 +25,11 @@ export function parseVlan(value: string): number | 'none' {
   return parseInteger(value);
 }
 
+/** 1,2,3 → [1, 2, 3]; '' → []. Each item a whole number. */
+export function parseIntegerList(value: string): number[] {
+  return parseList(value).map(parseInteger);
+}
+
 /** a,b,c → [a, b, c]; '' → [] (to clear a list). Empty items are refused. */
 export function parseList(value: string): string[] {
   if (value.trim() === '') return [];

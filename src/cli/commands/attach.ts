@@ -1,6 +1,6 @@
 // tabula attach list H | add H NETWORK IFACE [...] | update H ATT [...] | remove H ATT
-import { type Command, Option } from 'commander';
-import type { CustomProperties, Ipv4Config, Ipv6Config } from '../../domain/model.js';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { AttachmentQos, CustomProperties, Ipv4Config, Ipv6Config, QosLimit } from '../../domain/model.js';
 import type { AttachmentInput, AttachmentPatch, AttachmentView } from '../../engine/types.js';
 import { type Ctx, type Session, action } from '../context.js';
 import type { Column } from '../format.js';
@@ -15,6 +15,46 @@ interface AttachOpts {
   gateway6?: string;
   set?: CustomProperties;
   unset?: string[];
+  qosEgress?: QosLimit | 'none';
+  qosIngress?: QosLimit | 'none';
+}
+
+const UNITS: Record<string, number> = { '': 1, k: 1, kbit: 1, m: 1000, mbit: 1000, g: 1_000_000, gbit: 1_000_000 };
+
+/** 100 | 100kbit | 20mbit | 1gbit → kbit (the engine's unit); the engine checks the ranges. */
+function kbit(text: string, what: string): number {
+  const m = /^([0-9]+)([a-z]*)$/.exec(text.trim().toLowerCase());
+  const unit = m ? UNITS[m[2] as string] : undefined;
+  if (!m || unit === undefined) throw new InvalidArgumentError(`'${text}' is not a ${what} (a whole number with kbit, mbit or gbit).`);
+  return Number(m[1]) * unit;
+}
+
+/** RATE/BURST, e.g. 100mbit/10mbit (kbit when no unit); 'none' removes the limit. */
+export function parseQosLimit(value: string): QosLimit | 'none' {
+  if (value === 'none') return 'none';
+  const [rate, burst, more] = value.split('/');
+  if (rate === undefined || burst === undefined || more !== undefined) throw new InvalidArgumentError(`'${value}' is not RATE/BURST (for example 100mbit/10mbit).`);
+  return { maxRate: kbit(rate, 'rate'), maxBurst: kbit(burst, 'burst') };
+}
+
+export function qosText(q: AttachmentQos): string | null {
+  const one = (l: QosLimit): string => `${l.maxRate}kbit/${l.maxBurst}kbit`;
+  const parts = [...(q.egress ? [`egress ${one(q.egress)}`] : []), ...(q.ingress ? [`ingress ${one(q.ingress)}`] : [])];
+  return parts.length ? parts.join(', ') : null;
+}
+
+/** The QoS after --qos-egress/--qos-ingress, from `current`; undefined when neither is given. */
+function qosFrom(o: AttachOpts, current: () => AttachmentQos): AttachmentQos | undefined {
+  if (o.qosEgress === undefined && o.qosIngress === undefined) return undefined;
+  const next: AttachmentQos = { ...current() };
+  for (const [key, given] of [
+    ['egress', o.qosEgress],
+    ['ingress', o.qosIngress],
+  ] as const) {
+    if (given === 'none') delete next[key];
+    else if (given !== undefined) next[key] = given;
+  }
+  return next;
 }
 
 export function ipv4Text(c: Ipv4Config): string {
@@ -42,6 +82,7 @@ const attachmentColumns: Column<AttachmentView>[] = [
   { header: 'IPV6', value: (a) => ipv6Text(a.ipv6) },
   { header: 'VIA LABEL', value: (a) => a.viaLabel },
   { header: 'CUSTOM', value: (a) => customText(a.custom) },
+  { header: 'QOS', value: (a) => qosText(a.qos) },
 ];
 
 function showAttachment(ctx: Ctx, host: string, a: AttachmentView): void {
@@ -57,6 +98,7 @@ function showAttachment(ctx: Ctx, host: string, a: AttachmentView): void {
       ['ipv6', ipv6Text(a.ipv6)],
       ['via label', a.viaLabel],
       ['custom', customText(a.custom)],
+      ['qos', qosText(a.qos)],
     ]),
   );
 }
@@ -80,7 +122,9 @@ function addressOptions(cmd: Command): Command {
     .addOption(new Option('--ipv4 <config>', 'dhcp, none or ADDRESS/PREFIX (default: dhcp on the management network, else none)').argParser(parseIpv4))
     .option('--gateway <ip>', 'IPv4 default gateway (with a static --ipv4)')
     .addOption(new Option('--ipv6 <config>', 'none or ADDRESS/PREFIX').argParser(parseIpv6))
-    .option('--gateway6 <ip>', 'IPv6 default gateway (with a static --ipv6)');
+    .option('--gateway6 <ip>', 'IPv6 default gateway (with a static --ipv6)')
+    .addOption(new Option('--qos-egress <rate/burst>', "limit what the host sends on this network, e.g. 100mbit/10mbit ('none' removes)").argParser(parseQosLimit))
+    .addOption(new Option('--qos-ingress <rate/burst>', "limit what the host receives on this network ('none' removes)").argParser(parseQosLimit));
 }
 
 export function registerAttach(program: Command, session: Session): void {
@@ -126,6 +170,8 @@ export function registerAttach(program: Command, session: Session): void {
           ...addressing(o),
           ...(o.set ? { custom: o.set } : {}),
         };
+        const qos = qosFrom(o, () => ({}));
+        if (qos) input.qos = qos;
         const h = ctx.engine().getHost(ref as string);
         showAttachment(ctx, h.name, ctx.engine().createAttachment(h.id, input));
       }),
@@ -144,10 +190,12 @@ export function registerAttach(program: Command, session: Session): void {
     .action(
       action<AttachOpts>(session, (ctx, [ref, att], o) => {
         const patch: AttachmentPatch = { ...(o.interface !== undefined ? { interface: o.interface } : {}), ...addressing(o) };
-        if (Object.keys(patch).length === 0 && !o.set && !o.unset) throw new UsageError('attach update: nothing to change; give at least one option (see --help)');
+        if (Object.keys(patch).length === 0 && !o.set && !o.unset && o.qosEgress === undefined && o.qosIngress === undefined) throw new UsageError('attach update: nothing to change; give at least one option (see --help)');
         const h = ctx.engine().getHost(ref as string);
         const custom = mergeCustom(() => ctx.engine().getAttachment(h.id, att as string).custom, o.set, o.unset);
         if (custom) patch.custom = custom;
+        const qos = qosFrom(o, () => ctx.engine().getAttachment(h.id, att as string).qos);
+        if (qos) patch.qos = qos;
         showAttachment(ctx, h.name, ctx.engine().updateAttachment(h.id, att as string, patch));
       }),
     );

@@ -1,6 +1,6 @@
 // tabula bond list H | show H B | create H --mode M --members a,b [...] | update H B [...] | delete H B
 import { type Command, Option } from 'commander';
-import { type BondOptions, LACP_RATES, type LacpRate, XMIT_HASH_POLICIES, type XmitHashPolicy } from '../../domain/model.js';
+import { type BondOptions, LACP_MODES, LACP_RATES, type LacpMode, type LacpRate, XMIT_HASH_POLICIES, type XmitHashPolicy } from '../../domain/model.js';
 import type { BondInput, BondPatch, BondView } from '../../engine/types.js';
 import { type Ctx, type Session, action } from '../context.js';
 import type { Column } from '../format.js';
@@ -18,6 +18,7 @@ interface BondOpts {
   lacpRate?: LacpRate;
   xmitHashPolicy?: XmitHashPolicy;
   primary?: string;
+  lacp?: LacpMode;
   mac?: string | false;
   label?: string[];
   clearLabels?: boolean;
@@ -72,7 +73,8 @@ function bondOptions(cmd: Command, update: boolean): Command {
     .addOption(new Option('--downdelay <ms>', 'delay before disabling a failed link').argParser(parseInteger))
     .addOption(new Option('--arp-interval <ms>', 'ARP link monitoring interval').argParser(parseInteger))
     .addOption(new Option('--arp-target <ips>', 'ARP monitoring targets, comma-separated').argParser(parseList))
-    .addOption(new Option('--lacp-rate <rate>', '802.3ad LACPDU rate').choices(LACP_RATES))
+    .addOption(new Option('--lacp-rate <rate>', '802.3ad LACPDU rate (lacp-time on Open vSwitch)').choices(LACP_RATES))
+    .addOption(new Option('--lacp <mode>', 'LACP of an Open vSwitch bond (ovs clusters): off, passive or active').choices(LACP_MODES))
     .addOption(new Option('--xmit-hash-policy <policy>', 'transmit hash policy').choices(XMIT_HASH_POLICIES))
     .option('--primary <iface>', 'preferred member (active-backup, balance-tlb, balance-alb)')
     .option('--mac <mac>', 'explicit bond MAC (default: the primary member’s)')
@@ -94,6 +96,7 @@ function givenOptions(o: BondOpts): BondOptions {
     ...(o.lacpRate !== undefined ? { lacp_rate: o.lacpRate } : {}),
     ...(o.xmitHashPolicy !== undefined ? { xmit_hash_policy: o.xmitHashPolicy } : {}),
     ...(o.primary !== undefined ? { primary: o.primary } : {}),
+    ...(o.lacp !== undefined ? { lacp: o.lacp } : {}),
   };
 }
 
@@ -128,7 +131,10 @@ export function registerBond(program: Command, session: Session): void {
       .command('create')
       .description("bond NICs; their networks and labels move onto the bond")
       .argument('<host>', 'host name or id')
-      .requiredOption('--mode <mode>', 'bond mode: a kernel name (active-backup, 802.3ad, ...) or an alias (failover, link-aggregation, ...)')
+      .requiredOption(
+        '--mode <mode>',
+        'bond mode: a kernel name (active-backup, 802.3ad, ...) or an alias (failover, link-aggregation, ...); on ovs clusters active-backup, balance-slb, balance-tcp or 802.3ad',
+      )
       .requiredOption('--members <nics>', 'member NICs (names or MACs), comma-separated', parseList),
     false,
   ).action(

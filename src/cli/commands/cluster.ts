@@ -1,6 +1,6 @@
 // tabula cluster list | show C | create NAME [...] | update C [...] | delete C
 import { type Command, Option } from 'commander';
-import type { Cluster } from '../../domain/model.js';
+import { type Cluster, SWITCH_TYPES, type SwitchType } from '../../domain/model.js';
 import type { ClusterInput, ClusterPatch } from '../../engine/types.js';
 import { type Ctx, type Session, action } from '../context.js';
 import type { Column } from '../format.js';
@@ -17,12 +17,14 @@ interface ClusterOpts {
   mgmtVlan?: number;
   mgmtMtu?: number;
   mgmtBridged?: boolean;
+  switchType?: SwitchType;
 }
 
 const clusterColumns: Column<Cluster>[] = [
   { header: 'ID', value: (c) => c.id, align: 'right' },
   { header: 'NAME', value: (c) => c.name },
   { header: 'DEFAULT', value: (c) => c.isDefault },
+  { header: 'SWITCH', value: (c) => c.switchType ?? 'linux' },
   { header: 'DNS', value: (c) => c.defaults.dnsServers },
   { header: 'SEARCH', value: (c) => c.defaults.dnsSearch },
   { header: 'DESCRIPTION', value: (c) => c.description },
@@ -34,6 +36,7 @@ export function clusterFields(c: Cluster): [string, unknown][] {
     ['name', c.name],
     ['description', c.description],
     ['default', c.isDefault],
+    ['switch type', c.switchType ?? 'linux'],
     ['dns servers', c.defaults.dnsServers.join(', ')],
     ['dns search', c.defaults.dnsSearch.join(', ')],
     ['created', c.createdAt],
@@ -52,7 +55,12 @@ function commonOptions(cmd: Command): Command {
   return cmd
     .option('--description <text>', 'free text')
     .option('--dns <servers>', 'DNS servers for every host, comma-separated ("" clears)', parseList)
-    .option('--search <domains>', 'DNS search domains, comma-separated ("" clears)', parseList);
+    .option('--search <domains>', 'DNS search domains, comma-separated ("" clears)', parseList)
+    .addOption(
+      new Option('--switch-type <type>', 'how hosts realise networks: linux (bonds, VLANs, bridges) or ovs (Open vSwitch); a change re-plans every host').choices(
+        SWITCH_TYPES,
+      ),
+    );
 }
 
 export function registerCluster(program: Command, session: Session): void {
@@ -91,6 +99,7 @@ export function registerCluster(program: Command, session: Session): void {
           name: name as string,
           ...(o.description !== undefined ? { description: o.description } : {}),
           ...(o.default ? { isDefault: true } : {}),
+          ...(o.switchType ? { switchType: o.switchType } : {}),
           defaults: { ...(o.dns ? { dnsServers: o.dns } : {}), ...(o.search ? { dnsSearch: o.search } : {}) },
           managementNetwork: {
             name: o.mgmtName ?? 'mgmt',
@@ -116,6 +125,7 @@ export function registerCluster(program: Command, session: Session): void {
         ...(o.name !== undefined ? { name: o.name } : {}),
         ...(o.description !== undefined ? { description: o.description } : {}),
         ...(o.default ? { isDefault: true } : {}),
+        ...(o.switchType ? { switchType: o.switchType } : {}),
       };
       if (o.dns || o.search) patch.defaults = { ...(o.dns ? { dnsServers: o.dns } : {}), ...(o.search ? { dnsSearch: o.search } : {}) };
       if (Object.keys(patch).length === 0) throw new UsageError('cluster update: nothing to change; give at least one option (see --help)');

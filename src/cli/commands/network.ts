@@ -1,10 +1,10 @@
 // tabula network list CLUSTER | show CLUSTER NET | create CLUSTER NAME [...] | update CLUSTER NET [...] | delete CLUSTER NET
 import { type Command, Option } from 'commander';
-import { type LogicalNetwork, NETWORK_ROLES, type NetworkRole } from '../../domain/model.js';
+import { type LogicalNetwork, NETWORK_ROLES, type NetworkRole, PORT_TYPES, type PortType } from '../../domain/model.js';
 import type { NetworkInput, NetworkPatch } from '../../engine/types.js';
 import { type Ctx, type Session, action } from '../context.js';
 import type { Column } from '../format.js';
-import { UsageError, parseInteger, parseVlan } from '../parse.js';
+import { UsageError, parseInteger, parseIntegerList, parseVlan } from '../parse.js';
 
 interface NetworkOpts {
   name?: string;
@@ -15,6 +15,8 @@ interface NetworkOpts {
   required?: boolean;
   label?: string | false;
   description?: string;
+  portType?: PortType;
+  trunks?: number[];
 }
 
 export const networkColumns: Column<LogicalNetwork>[] = [
@@ -41,6 +43,8 @@ function showNetwork(ctx: Ctx, cluster: string, n: LogicalNetwork): void {
       ['role', n.role],
       ['required', n.required],
       ['label', n.label],
+      ['port type', n.portType ?? 'access'],
+      ['trunks', (n.trunks ?? []).join(', ')],
       ['description', n.description],
     ]),
   );
@@ -57,6 +61,9 @@ function networkOptions(cmd: Command, update: boolean): Command {
   if (update) cmd.option('--no-required', 'no longer required');
   cmd.option('--label <label>', 'attach automatically to NICs and bonds carrying this label');
   if (update) cmd.option('--no-label', 'remove the label');
+  cmd
+    .addOption(new Option('--port-type <type>', 'VM-facing port on ovs clusters: access (the VLAN untagged), trunk (--trunks tagged) or hybrid (the VLAN untagged, --trunks tagged)').choices(PORT_TYPES))
+    .addOption(new Option('--trunks <ids>', 'VLANs of a trunk or hybrid port, comma-separated ("" clears)').argParser(parseIntegerList));
   return cmd.option('--description <text>', 'free text');
 }
 
@@ -70,6 +77,8 @@ function fromOpts(o: NetworkOpts): NetworkPatch {
     ...(o.required !== undefined ? { required: o.required } : {}),
     ...(o.label !== undefined ? { label: o.label === false ? null : o.label } : {}),
     ...(o.description !== undefined ? { description: o.description } : {}),
+    ...(o.portType !== undefined ? { portType: o.portType } : {}),
+    ...(o.trunks !== undefined ? { trunks: o.trunks } : {}),
   };
 }
 
