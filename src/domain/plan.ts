@@ -270,7 +270,8 @@ function ovsBond(bond: Bond, ports: string[]): OvsBondState {
   if (o.updelay !== undefined) la['bond-updelay'] = o.updelay;
   if (o.downdelay !== undefined) la['bond-downdelay'] = o.downdelay;
   const other: Record<string, string> = {};
-  if (o.miimon !== undefined) {
+  // miimon 0 means no MII monitor: OVS then watches the carrier, its default.
+  if (o.miimon !== undefined && o.miimon > 0) {
     other['bond-detect-mode'] = 'miimon';
     other['bond-miimon-interval'] = String(o.miimon);
   }

@@ -305,7 +305,8 @@ function validateBond(f: Findings, t: Topology, bond: Bond, switchType: SwitchTy
   for (const target of targets) {
     if (parseIpv4(target) === null) f.error('BOND_ARP_TARGET_INVALID', `${who}: arp_ip_target '${target}' is not an IPv4 address`, o);
   }
-  if ((opt.updelay ?? 0) > 0 || (opt.downdelay ?? 0) > 0) {
+  // Open vSwitch applies bond_updelay and bond_downdelay to carrier detection as well.
+  if (!ovs && ((opt.updelay ?? 0) > 0 || (opt.downdelay ?? 0) > 0)) {
     if (miimon === 0) f.error('BOND_DELAY_WITHOUT_MIIMON', `${who}: updelay and downdelay work only with miimon`, o);
   }
   if (!ovs && opt.lacp_rate !== undefined && bond.mode !== '802.3ad') {

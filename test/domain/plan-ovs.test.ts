@@ -89,6 +89,14 @@ describe('planHost on ovs', () => {
     expect(port?.['link-aggregation']).toMatchObject({ mode: 'balance-tcp', lacp: 'active', 'ovs-db': { other_config: { 'lacp-time': 'fast' } } });
   });
 
+  it('miimon 0 leaves OVS on carrier detection; primary becomes bond-primary', () => {
+    const cfg = ovsLacpTrunkHybrid();
+    cfg.bonds = cfg.bonds.map((b) => ({ ...b, mode: 'active-backup' as const, options: { miimon: 0, primary: 'eth1' } }));
+    expect(codes(validateHost(cfg))).toEqual([]);
+    const la = planHost(cfg).state.interfaces.find((i) => i.name === 'ovsbr0')?.bridge?.port[0]?.['link-aggregation'];
+    expect(la).toEqual({ mode: 'active-backup', lacp: 'off', port: [{ name: 'eth0' }, { name: 'eth1' }], 'ovs-db': { other_config: { 'bond-primary': 'eth1' } } });
+  });
+
   it('a bond without networks still gets its bridge; an unused NIC stays down', () => {
     const plan = planHost(asOvs(partialBond()));
     expect(plan.state.interfaces.find((i) => i.name === 'eth0')?.controller).toBe('ovsbr1');

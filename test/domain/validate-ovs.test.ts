@@ -59,6 +59,11 @@ describe('bond modes and options per switch type', () => {
     expect(codes(validateHost(withBond('ovs', 'balance-slb', { lacp: 'sometimes' as never })))).toEqual(['BOND_OPTION_INVALID']);
   });
 
+  it('up- and downdelay work with carrier detection too on ovs, not on linux', () => {
+    expect(codes(validateHost(withBond('ovs', 'balance-slb', { updelay: 200, downdelay: 100 })))).toEqual([]);
+    expect(codes(validateHost(withBond('linux', 'active-backup', { miimon: 0, updelay: 200 })))).toEqual(['BOND_DELAY_WITHOUT_MIIMON']);
+  });
+
   it('lacp_rate (lacp-time) needs LACP on; primary needs active-backup and a member', () => {
     expect(codes(validateHost(withBond('ovs', 'balance-slb', { lacp_rate: 'fast' })))).toEqual(['BOND_LACP_RATE_MODE']);
     expect(codes(validateHost(withBond('ovs', 'balance-slb', { primary: 'eth1' })))).toEqual(['BOND_PRIMARY_MODE']);
