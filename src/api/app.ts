@@ -1,12 +1,15 @@
 // The HTTP application: /healthz, the authenticated /api/v1 router built from the route table, request
 // logging and JSON errors. The caller owns the server (createServer(app).listen(...)).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import express from 'express';
 import type { Logger } from 'pino';
 import type { EngineApi } from '../engine/types.js';
 import type { Registry } from '../metrics.js';
 import type { BootTimeline } from '../store/boot-store.js';
 import { requireBearer } from './auth.js';
-import { errorHandler, routeNotFound } from './errors.js';
+import { ApiError, errorHandler, routeNotFound } from './errors.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { API_PREFIX, type Registration, buildApiRouter, routes } from './routes.js';
 
@@ -23,6 +26,54 @@ export interface AppOptions {
   metrics?: Registry;
   /** Backs GET /api/v1/hosts/{host}/boots (the boot store); without it that route answers 503. */
   bootTimeline?: BootTimeline;
+  /**
+   * The web console's built files (vite, `npm run build:ui`), served at /ui; default dist/ui of this
+   * package; false: no console.
+   */
+  uiDir?: string | false;
+}
+
+/** dist/ui of the package: two levels above both src/api/app.ts and dist/api/app.js. */
+export const DEFAULT_UI_DIR = fileURLToPath(new URL('../../dist/ui', import.meta.url));
+
+/** The console loads only its own files; CodeMirror injects <style> elements, hence style-src 'unsafe-inline'. */
+const UI_CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/** /ui: the static single-page console, index.html for its client routes (/ui/hosts/blade1). */
+function consoleRouter(dir: string): express.Router {
+  const router = express.Router();
+  const index = join(dir, 'index.html');
+  router.use((req, res, next) => {
+    res.locals.route = '/ui';
+    // Relative asset URLs need the trailing slash.
+    if (req.originalUrl === '/ui' || req.originalUrl.startsWith('/ui?')) {
+      res.redirect(301, '/ui/');
+      return;
+    }
+    res.setHeader('Content-Security-Policy', UI_CSP);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    next();
+  });
+  // A missing asset is a 404, never index.html (a stale page would run the wrong script).
+  router.use('/assets', express.static(join(dir, 'assets'), { immutable: true, maxAge: '365d', index: false, redirect: false }), (req, _res, next) => {
+    next(routeNotFound(req.method, req.originalUrl.split('?')[0] ?? req.originalUrl));
+  });
+  router.use(express.static(dir, { index: false, redirect: false, maxAge: 0 }));
+  // A middleware, not a route: the OpenAPI test walks every express route as an API route.
+  router.use((req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      next();
+      return;
+    }
+    if (!existsSync(index)) {
+      next(new ApiError(503, 'CONSOLE_NOT_BUILT', `the web console is not built (${dir} has no index.html): run npm run build:ui`));
+      return;
+    }
+    res.setHeader('Cache-Control', 'no-cache');
+    res.sendFile(index);
+  });
+  return router;
 }
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -73,6 +124,11 @@ export function createApp(opts: AppOptions): express.Express {
   }
 
   if (opts.boot) app.use(opts.boot.router);
+
+  const uiDir = opts.uiDir ?? DEFAULT_UI_DIR;
+  if (uiDir !== false) {
+    app.use('/ui', consoleRouter(uiDir));
+  }
 
   const document = buildOpenApiDocument(routes);
   const { router, registrations } = buildApiRouter(

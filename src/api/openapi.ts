@@ -104,7 +104,8 @@ function operation(r: Route): OpenApiOperation {
   const content = successContent(r);
   op.responses[String(r.status)] = content ? { description: r.response.description, content } : { description: r.response.description };
   for (const other of r.response.otherStatuses ?? []) {
-    op.responses[String(other.status)] = content ? { description: other.description, content } : { description: other.description };
+    // A 304 has no body.
+    op.responses[String(other.status)] = content && other.status !== 304 ? { description: other.description, content } : { description: other.description };
   }
   for (const status of errorStatuses(r)) op.responses[String(status)] = { $ref: `#/components/responses/Error${status}` };
   return op;

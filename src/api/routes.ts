@@ -36,11 +36,13 @@ import { TabulaError } from '../domain/errors.js';
 import { bootFileServiceOf } from '../boot/dhcp/boot-files.js';
 import { type HookOwnerRef, hookServiceOf } from '../store/hook-store.js';
 import { type PinTargetRef, templateServiceOf } from '../templates/service.js';
+import { etagOf, noneMatch, rackSummary } from './rack.js';
 
 export const API_PREFIX = '/api/v1';
 export const HTTP_METHODS = ['get', 'post', 'patch', 'delete'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
-export type SuccessStatus = 200 | 201 | 204;
+/** 304 only for a conditional GET (If-None-Match) whose entity tag still matches. */
+export type SuccessStatus = 200 | 201 | 204 | 304;
 
 /** Names of the `{param}` segments of a path, as a string union. */
 export type PathParams<P extends string> = P extends `${string}{${infer Name}}${infer Rest}` ? Name | PathParams<Rest> : never;
@@ -57,6 +59,8 @@ export interface RouteContext<P extends string = string, Q = unknown, B = unknow
   body: B;
   /** This API's OpenAPI document. */
   document: Readonly<Record<string, unknown>>;
+  /** A request header (conditional requests); never the Authorization header's value. */
+  header(name: string): string | undefined;
 }
 
 /** A handler's answer when the route's default status or JSON encoding does not fit. */
@@ -66,6 +70,8 @@ export class Reply {
     readonly body: unknown,
     /** Set for a non-JSON body (a string sent as is). */
     readonly contentType?: string,
+    /** Extra response headers (ETag, Cache-Control). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {}
 }
 
@@ -465,6 +471,28 @@ export const routes: readonly Route[] = [
       const host = engine.getHost(params.host);
       if (!bootTimeline) throw new ApiError(503, 'BOOT_TIMELINE_UNAVAILABLE', 'this server does not run the boot services, so it keeps no boot timeline');
       return bootTimeline.listBoots(host.id, query.limit ?? 10);
+    },
+  }),
+
+  route({
+    method: 'get',
+    path: '/rack',
+    operationId: 'getRack',
+    summary: 'The rack at a glance: every host with its state, sync, last boot stage and result, seconds to verified',
+    description:
+      'One row per host (`?cluster=&state=` filter like GET /hosts): `{ hosts: [{ id, name, cluster, state, bootMac, generation, appliedGeneration, inSync, syncReasons, lastInventoryAt, lastBoot: { id, mac, startedAt, stage, stageAt, result, secondsToVerified } | null }], counts, timeline }`. `result` is verified, rolled-back, reported, held or booting. The response carries an ETag; a poll with `If-None-Match` gets 304 without a body until a host or a boot changes (the web console polls this way).',
+    tag: 'hosts',
+    query: hostListQuerySchema,
+    status: 200,
+    response: { description: 'The rack summary.', shape: 'object', otherStatuses: [{ status: 304, description: 'Nothing changed since the ETag given in If-None-Match.' }] },
+    handler: ({ engine, bootTimeline, query, header }) => {
+      const filter: { cluster?: string; state?: (typeof query)['state'] } = {};
+      if (query.cluster !== undefined) filter.cluster = query.cluster;
+      if (query.state !== undefined) filter.state = query.state;
+      const summary = rackSummary(engine, bootTimeline, filter);
+      const etag = etagOf(summary);
+      const headers = { ETag: etag, 'Cache-Control': 'no-cache' };
+      return noneMatch(header('if-none-match'), etag) ? new Reply(304, null, undefined, headers) : new Reply(200, summary, undefined, headers);
     },
   }),
 
@@ -883,13 +911,15 @@ export function buildApiRouter(opts: ApiRouterOptions, table: readonly Route[] =
         if (typeof v !== 'string') throw new ApiError(400, 'INVALID_REQUEST', `missing path parameter '${name}'`);
         params[name] = v;
       }
-      const ctx: RouteContext = { engine: opts.engine, params, query, body, document: opts.document };
+      const header = (name: string): string | undefined => (name.toLowerCase() === 'authorization' ? undefined : req.get(name));
+      const ctx: RouteContext = { engine: opts.engine, params, query, body, document: opts.document, header };
       if (opts.bootTimeline) ctx.bootTimeline = opts.bootTimeline;
       // Template writes lint with `sh -n` in a child process: their handlers return a promise.
       const result: unknown = await r.handler(ctx);
       if (result instanceof Reply) {
         res.status(result.status);
-        if (result.status === 204) res.end();
+        for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value);
+        if (result.status === 204 || result.status === 304) res.end();
         else if (result.contentType !== undefined) res.type(result.contentType).send(result.body);
         else res.json(result.body);
         return;

@@ -129,7 +129,7 @@ describe('the OpenAPI document', () => {
   it('lists exactly the routes registered in express', () => {
     const registered = registeredApiRoutes();
     const inDoc = documented().map((d) => d.key).sort();
-    expect(registered.length).toBe(34 + 12 + 1 + 4 + 8); // the spec's 32 operations, openapi.json and the boot timeline; 12 template routes; the latest boot report; 4 boot-file routes; 8 hook routes
+    expect(registered.length).toBe(34 + 12 + 1 + 4 + 8 + 1); // the spec's 32 operations, openapi.json and the boot timeline; 12 template routes; the latest boot report; 4 boot-file routes; 8 hook routes; the rack summary
     expect(new Set(registered).size).toBe(registered.length);
     expect(inDoc).toEqual(registered);
     // the registration result of the route table says the same
@@ -154,6 +154,8 @@ describe('the OpenAPI document', () => {
     const format = doc.paths['/hosts/{host}/plan']?.get?.parameters?.find((p) => p.name === 'format');
     expect(format?.schema).toMatchObject({ enum: ['json', 'yaml'] });
     expect(Object.keys(doc.paths['/hosts/{host}/plan']?.get?.responses['200']?.content as Json)).toEqual(['application/json', 'application/yaml']);
+    // The rack summary's conditional GET: 304 is documented without a body.
+    expect(doc.paths['/rack']?.get?.responses['304']).toEqual({ description: 'Nothing changed since the ETag given in If-None-Match.' });
   });
 
   it('documents each request body as the JSON schema of the zod schema of that route', () => {
