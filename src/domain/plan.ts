@@ -420,6 +420,22 @@ function planOvsHost(cfg: HostConfig): HostPlan {
   };
 }
 
+/**
+ * The traffic-control modules the plan's limits need (a bare image may not autoload them): tbf and an
+ * ingress qdisc with a matchall police filter through tc; on ovs, htb for the linux-htb QoS and the
+ * ingress qdisc, basic or matchall filter and police action of OVS's ingress policing.
+ */
+function qosModules(state: DesiredState): string[] {
+  const need = new Set<string>();
+  for (const i of state.interfaces) {
+    const ovs = i.type === 'ovs-interface';
+    if (i.qos?.egress) for (const m of ovs ? ['sch_ingress', 'cls_basic', 'cls_matchall', 'act_police'] : ['sch_tbf']) need.add(m);
+    if (i.qos?.ingress) for (const m of ovs ? ['sch_htb'] : ['sch_ingress', 'cls_matchall', 'act_police']) need.add(m);
+  }
+  const order = ['sch_tbf', 'sch_htb', 'sch_ingress', 'cls_basic', 'cls_matchall', 'act_police'];
+  return order.filter((m) => need.has(m));
+}
+
 /** The one deterministic build order from a bare kernel (seed 004): bonds, plain links, VLANs, bridges, addresses, routes, DNS, custom. */
 export function planSteps(state: DesiredState): PlanStep[] {
   const steps: PlanStep[] = [];
@@ -433,6 +449,7 @@ export function planSteps(state: DesiredState): PlanStep[] {
     ...(vlans.length ? ['8021q'] : []),
     ...(bridges.length ? ['bridge'] : []),
     ...(ovsBridges.length ? ['openvswitch'] : []),
+    ...qosModules(state),
   ];
   if (modules.length) steps.push({ op: 'load-modules', modules });
 

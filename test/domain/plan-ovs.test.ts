@@ -67,7 +67,8 @@ describe('planHost on ovs', () => {
     expect(plan.state.interfaces.find((i) => i.name === 'eth0')).toMatchObject({ controller: 'ovsbr0', mtu: 9000 });
     expect(plan.state.interfaces.some((i) => i.type === 'bond' || i.type === 'vlan' || i.type === 'linux-bridge')).toBe(false);
     expect(plan.state.networks.storage).toEqual({ role: 'storage', vlan: 200, mtu: 9000, bridged: false, interface: 'storage', base: 'bond0', 'ovs-bridge': 'ovsbr0' });
-    expect(plan.steps[0]).toEqual({ op: 'load-modules', modules: ['openvswitch'] });
+    // openvswitch, and the tc modules of the storage port's limits (htb for ingress, policing for egress)
+    expect(plan.steps[0]).toEqual({ op: 'load-modules', modules: ['openvswitch', 'sch_htb', 'sch_ingress', 'cls_basic', 'cls_matchall', 'act_police'] });
     expect(plan.state.routes.config).toEqual([{ destination: '0.0.0.0/0', 'next-hop-address': '10.0.0.1', 'next-hop-interface': 'mgmt' }]);
   });
 
@@ -152,6 +153,7 @@ describe('planHost QoS on linux', () => {
       ingress: { 'max-rate': 100_000, 'max-burst': 10_000 },
     });
     expect(plan.state.interfaces.find((i) => i.name === 'vm')?.qos).toEqual({ egress: { 'max-rate': 50_000, 'max-burst': 5_000 } });
+    expect(plan.steps[0]).toEqual({ op: 'load-modules', modules: ['bonding', '8021q', 'bridge', 'sch_tbf', 'sch_ingress', 'cls_matchall', 'act_police'] });
     expect(plan.steps.filter((s) => s.op === 'qos-limit').map((s) => s.op === 'qos-limit' && `${s.iface} ${s.direction} ${s.via}`)).toEqual([
       'bond0.200 egress tc',
       'bond0.200 ingress tc',

@@ -38,6 +38,11 @@ describe('apply script on ovs and with QoS', () => {
   it('ovs: the exact command sequence from a bare kernel and a fresh OVS database', () => {
     expect(dryRun(renderApplyScript(planHost(ovsLacpTrunkHybrid())), 'ovs')).toEqual([
       'modprobe openvswitch',
+      'modprobe sch_htb',
+      'modprobe sch_ingress',
+      'modprobe cls_basic',
+      'modprobe cls_matchall',
+      'modprobe act_police',
       'ip link set dev eth0 mtu 9000',
       'ip link set dev eth0 up',
       'ip link set dev eth1 mtu 9000',
