@@ -104,7 +104,9 @@ export function createApp(opts: AppOptions): express.Express {
       const route = typeof res.locals.route === 'string' ? res.locals.route : path;
       // Unmatched paths share one label: a scanner must not grow the metric without bound.
       requests?.inc({ route: typeof res.locals.route === 'string' ? res.locals.route : 'unmatched', status: String(res.statusCode) });
-      logger.info({ method: req.method, route, status: res.statusCode, ms: Math.round(ms * 1000) / 1000 }, 'request');
+      // A console polls the rack every few seconds; its 304s would drown the log at info.
+      const level = res.statusCode === 304 ? 'debug' : 'info';
+      logger[level]({ method: req.method, route, status: res.statusCode, ms: Math.round(ms * 1000) / 1000 }, 'request');
     });
     next();
   });

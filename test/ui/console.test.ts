@@ -209,6 +209,23 @@ describe.skipIf(!HAVE_CHROMIUM && !IS_ROOT)('web console (chromium)', () => {
     await page.screenshot({ path: join(SHOTS, 'host.png'), fullPage: true });
   });
 
+  it('creates a bond on the host page, with the engine error next to the members field first', async () => {
+    await page.goto(`${base}/ui/hosts/blade3`);
+    await page.waitForSelector('[data-testid=topology]');
+    await page.click('button:has-text("New bond")');
+    const form = page.locator('[data-testid=bond-form]');
+    await form.locator('input[name=members][value=eth2]').check();
+    await form.locator('button[type=submit]').click();
+    await poll(() => text('[data-testid=bond-form] [data-field="members"] [data-field-error="members"]')).toContain('BOND_TOO_FEW_MEMBERS');
+    expect(opened.engine.listBonds('blade3')).toEqual([]);
+
+    await form.locator('input[name=members][value=eth1]').check();
+    await form.locator('select[name=mode]').selectOption('802.3ad');
+    await form.locator('button[type=submit]').click();
+    await page.waitForSelector('[data-testid=topology] [data-node="if:bond0"]');
+    expect(opened.engine.listBonds('blade3').map((b) => [b.name, b.mode, b.members.map((m) => m.name).sort()])).toEqual([['bond0', '802.3ad', ['eth1', 'eth2']]]);
+  });
+
   it('shows the engine error for a duplicate VLAN next to the VLAN field, then creates the network', async () => {
     await page.click('nav.top a:has-text("Networks")');
     await page.waitForSelector('tr[data-network="storage"]');
