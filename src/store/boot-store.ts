@@ -179,9 +179,10 @@ export class SqliteBootStore implements BootEventSink, BootTimeline {
         .stmt('INSERT INTO boots (host_id, mac, token_hash, started_at, superseded) VALUES (?, ?, ?, ?, 0)')
         .run(hostId, norm, hashBootToken(token), at);
       const id = Number(lastInsertRowid);
-      this
-        .stmt('UPDATE boot_events SET boot_id = ?, host_id = ? WHERE boot_id IS NULL AND (mac = ? OR host_id = ?) AND at >= ? AND at <= ?')
-        .run(id, hostId, norm, hostId, this.iso(nowMs - ADOPT_WINDOW_MS), at);
+      // Two statements, not one with OR: each uses its partial index on the unattached events.
+      const since = this.iso(nowMs - ADOPT_WINDOW_MS);
+      this.stmt('UPDATE boot_events SET boot_id = ?, host_id = ? WHERE boot_id IS NULL AND mac = ? AND at >= ? AND at <= ?').run(id, hostId, norm, since, at);
+      this.stmt('UPDATE boot_events SET boot_id = ? WHERE boot_id IS NULL AND host_id = ? AND at >= ? AND at <= ?').run(id, hostId, since, at);
       // Keep the newest MAX_BOOTS_PER_HOST boots of the host; events go with their boot.
       this
         .stmt('DELETE FROM boots WHERE host_id = ? AND id NOT IN (SELECT id FROM boots WHERE host_id = ? ORDER BY id DESC LIMIT ?)')

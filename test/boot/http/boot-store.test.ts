@@ -170,3 +170,22 @@ describe('parseRange', () => {
     expect(parseRange('bytes=99999999999999999999-', 100)).toEqual({ kind: 'full' });
   });
 });
+
+describe('boot start during a storm', () => {
+  let o2: OpenedEngine;
+  beforeEach(() => {
+    o2 = openEngine({ dbPath: ':memory:' });
+  });
+  afterEach(() => o2.close());
+
+  it('finds the events to adopt through the partial indexes, never by scanning every unattached event', () => {
+    const plan = (sql: string): string =>
+      (o2.repo.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(1, 1, '2026-01-01', '2026-01-02') as { detail: string }[]).map((r) => r.detail).join('; ');
+    expect(plan('UPDATE boot_events SET boot_id = ? WHERE boot_id IS NULL AND host_id = ? AND at >= ? AND at <= ?')).toMatch(/boot_events_unattached_host/);
+    expect(
+      (o2.repo.db.prepare('EXPLAIN QUERY PLAN UPDATE boot_events SET boot_id = ?, host_id = ? WHERE boot_id IS NULL AND mac = ? AND at >= ? AND at <= ?').all(1, 1, 'x', 'a', 'b') as { detail: string }[])
+        .map((r) => r.detail)
+        .join('; '),
+    ).toMatch(/boot_events_unattached /);
+  });
+});
