@@ -3,6 +3,7 @@
 // moves (a boot progressed, the host changed).
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiFailure, api, apiIfChanged, apiText, describe, enc } from './api';
+import { Editor } from './editor';
 import { type FieldErrors, fieldErrors } from './fields';
 import { Field, FieldError } from './forms';
 import { POLL_MS, SyncBadge } from './rack';
@@ -133,14 +134,16 @@ export function HostPage(props: { host: string }) {
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const tick = async (): Promise<void> => {
-      try {
-        const r = await apiIfChanged<unknown>(`/rack`, etag.current);
-        if (r) {
-          etag.current = r.etag;
-          await reload();
+      if (document.visibilityState !== 'hidden') {
+        try {
+          const r = await apiIfChanged<unknown>(`/rack`, etag.current);
+          if (r) {
+            etag.current = r.etag;
+            await reload();
+          }
+        } catch (err) {
+          if (!stopped) setError(describe(err));
         }
-      } catch (err) {
-        if (!stopped) setError(describe(err));
       }
       if (!stopped) timer = setTimeout(() => void tick(), POLL_MS * 2);
     };
@@ -314,7 +317,7 @@ export function HostPage(props: { host: string }) {
         </div>
         <div>
           <h2>Plan</h2>
-          {planYaml !== null ? <pre class="code" data-testid="plan-yaml">{planYaml}</pre> : <p class="warn">{planError ?? 'No plan.'}</p>}
+          {planYaml !== null ? <Editor value={planYaml} version={host.generation} readOnly language="yaml" testid="plan-yaml" /> : <p class="warn">{planError ?? 'No plan.'}</p>}
         </div>
       </div>
 
