@@ -6,7 +6,8 @@
 //
 // The DHCP path must not walk the engine per packet, so the reservations are an index (MAC ->
 // reservation, address -> MAC) rebuilt from the engine at most every `refreshMs` (default 2 s) when
-// a lookup arrives. An address claimed by two hosts is reserved for neither (the lease store would
+// a lookup arrives, and, when a `version` stamp is given, only when the stamp changed: a build walks
+// every host (seconds at 10,000 hosts), which a boot storm must not pay every 2 s. An address claimed by two hosts is reserved for neither (the lease store would
 // let only one hold it anyway; refusing both makes the conflict visible instead of first-come).
 import { normalizeMac } from '../../domain/net.js';
 import type { EngineApi } from '../../engine/types.js';
@@ -24,6 +25,11 @@ export interface EngineReservationsOptions {
   onConflict?: (conflict: ReservationConflict) => void;
   /** Per-cluster and per-host boot file overrides (BootFileStore.all), read once per index build. */
   bootFiles?: () => BootFileIndex;
+  /**
+   * A cheap stamp of everything the index derives from (hosts, networks, boot files): read at most
+   * every refreshMs, and the index is rebuilt only when it differs from the last build's.
+   */
+  version?: () => string;
 }
 
 export interface ReservationConflict {
@@ -36,7 +42,9 @@ interface Index {
   /** Effective boot file overrides by boot MAC (cluster entries, then the host's). */
   bootByMac: Map<string, BootFileMap>;
   byIp: Map<string, string>;
-  builtAt: number;
+  /** When the index was last built or found current. */
+  checkedAt: number;
+  version: string | undefined;
 }
 
 type Candidate = { mac: string; ip: string; host: string };
@@ -47,6 +55,7 @@ export class EngineReservations implements ReservationSource {
   private readonly now: () => number;
   private readonly onConflict: ((c: ReservationConflict) => void) | undefined;
   private readonly bootFiles: (() => BootFileIndex) | undefined;
+  private readonly version: (() => string) | undefined;
   private index: Index | undefined;
   private reported = new Set<string>();
 
@@ -56,6 +65,7 @@ export class EngineReservations implements ReservationSource {
     this.now = opts.now ?? Date.now;
     this.onConflict = opts.onConflict;
     this.bootFiles = opts.bootFiles;
+    this.version = opts.version;
   }
 
   lookup(mac: string): Reservation | undefined {
@@ -85,11 +95,18 @@ export class EngineReservations implements ReservationSource {
 
   private current(): Index {
     const t = this.now();
-    if (!this.index || t - this.index.builtAt >= this.refreshMs || t < this.index.builtAt) this.index = this.build(t);
+    const index = this.index;
+    if (index && t - index.checkedAt < this.refreshMs && t >= index.checkedAt) return index;
+    const version = this.version?.();
+    if (index && version !== undefined && version === index.version) {
+      index.checkedAt = t;
+      return index;
+    }
+    this.index = this.build(t, version);
     return this.index;
   }
 
-  private build(t: number): Index {
+  private build(t: number, version: string | undefined): Index {
     const candidates: Candidate[] = [];
     const mgmtByCluster = new Map<number, number | null>();
     const files = this.bootFiles?.();
@@ -138,6 +155,6 @@ export class EngineReservations implements ReservationSource {
       byIp.set(ip, c.mac);
     }
     this.reported = conflicts;
-    return { byMac, bootByMac, byIp, builtAt: t };
+    return { byMac, bootByMac, byIp, checkedAt: t, version };
   }
 }

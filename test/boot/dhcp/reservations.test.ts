@@ -10,6 +10,8 @@ import type { DhcpAction, DhcpServerConfig } from '../../../src/boot/dhcp/server
 import { SqliteLeaseStore } from '../../../src/boot/dhcp/sqlite-leases.js';
 import type { InventoryReport } from '../../../src/domain/model.js';
 import { type OpenedEngine, openEngine } from '../../../src/engine/index.js';
+import { reservationStamp } from '../../../src/store/reservation-stamp.js';
+import { BootFileStore } from '../../../src/boot/dhcp/boot-files.js';
 import { ip, opt, plainDiscover, plainMessage } from './fixtures.js';
 
 const mac = (n: number): string => `52:54:00:00:03:${n.toString(16).padStart(2, '0')}`;
@@ -114,6 +116,50 @@ describe('EngineReservations', () => {
     opened.engine.updateAttachment(id, 'mgmt', STATIC('10.77.0.61'));
     res.invalidate();
     expect(res.lookup(mac(13))?.ip).toBe('10.77.0.61');
+  });
+});
+
+describe('the reservation index under a version stamp', () => {
+  it('is not rebuilt while the stamp stays the same, and is rebuilt as soon as it changes', () => {
+    let t = 0;
+    let builds = 0;
+    // The engine with its listHosts counted: one call per index build.
+    const counting = Object.create(opened.engine) as typeof opened.engine;
+    counting.listHosts = (...a) => (builds++, opened.engine.listHosts(...a));
+    const res = new EngineReservations(counting, { refreshMs: 1000, now: () => t, version: () => reservationStamp(opened.repo) });
+    const id = blade([14], null);
+    expect(res.lookup(mac(14))).toBeUndefined();
+    expect(builds).toBe(1);
+    // A boot report and a lease-like write elsewhere change nothing the index derives from.
+    opened.engine.recordApplied(id, opened.engine.getHost(id).generation);
+    t = 5000;
+    expect(res.lookup(mac(14))).toBeUndefined();
+    expect(builds).toBe(1);
+    opened.engine.updateAttachment(id, 'mgmt', STATIC('10.77.0.62'));
+    t = 5999;
+    expect(res.lookup(mac(14))).toBeUndefined(); // within refreshMs of the last check
+    t = 6000;
+    expect(res.lookup(mac(14))?.ip).toBe('10.77.0.62');
+    expect(builds).toBe(2);
+  });
+
+  it('the stamp moves with hosts, networks and boot files, not with reports', () => {
+    const { engine, repo } = opened;
+    const s0 = reservationStamp(repo);
+    const id = blade([15], null);
+    const s1 = reservationStamp(repo);
+    expect(s1).not.toBe(s0);
+    engine.updateAttachment(id, 'mgmt', STATIC('10.77.0.63'));
+    const s2 = reservationStamp(repo);
+    expect(s2).not.toBe(s1);
+    engine.createNetwork('default', { name: 'storage', vlan: 300 });
+    const s3 = reservationStamp(repo);
+    expect(s3).not.toBe(s2);
+    new BootFileStore(repo.db).apply({ hostId: id }, { bios: 'custom.kpxe' });
+    const s4 = reservationStamp(repo);
+    expect(s4).not.toBe(s3);
+    engine.recordApplied(id, engine.getHost(id).generation);
+    expect(reservationStamp(repo)).toBe(s4);
   });
 });
 
