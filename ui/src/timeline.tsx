@@ -19,7 +19,7 @@ function stageClass(stage: string): string {
 }
 
 /** Label offsets from the boot's line: above, below, further above, further below. */
-const LANES = [-9, 18, -21, 30];
+const LANES = [-9, 18, -21, 30, -33, 42];
 /** Width of a label character at the chart's 9.5px font, near enough to keep labels apart. */
 const CHAR_PX = 5.6;
 
@@ -41,7 +41,7 @@ export function BootChart(props: { boots: BootRecord[] }) {
   const longest = Math.max(1000, ...spans.map((s) => s.end - s.start));
   const LEFT = 150;
   const WIDTH = 760;
-  const ROW = 76;
+  const ROW = 100;
   const scale = (ms: number): number => LEFT + (ms / longest) * (WIDTH - LEFT - 60);
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * longest);
   return (
@@ -56,15 +56,16 @@ export function BootChart(props: { boots: BootRecord[] }) {
       ))}
       {boots.map((b, row) => {
         const span = spans[row] as { start: number; end: number };
-        const y = row * ROW + 30;
+        const y = row * ROW + 44;
         const marks = firstOfEach(b.events);
         // Stages a few ms apart (config, report, verified) get separate label lanes.
         const laneEnd = LANES.map(() => Number.NEGATIVE_INFINITY);
         const laneOf = marks.map((e) => {
           const x = scale(Date.parse(e.at) - span.start);
           const half = (e.stage.length * CHAR_PX) / 2;
-          const free = laneEnd.findIndex((end) => end < x - half - 2);
-          const lane = free === -1 ? laneEnd.indexOf(Math.min(...laneEnd)) : free;
+          const lane = laneEnd.findIndex((end) => end < x - half - 2);
+          // No room left: the mark keeps its tooltip, the label is dropped rather than overprinted.
+          if (lane === -1) return null;
           laneEnd[lane] = x + half;
           return lane;
         });
@@ -77,7 +78,8 @@ export function BootChart(props: { boots: BootRecord[] }) {
             <line x1={scale(0)} x2={scale(span.end - span.start)} y1={y} y2={y} class="span" />
             {marks.map((e, k) => {
               const x = scale(Date.parse(e.at) - span.start);
-              const labelY = y + (LANES[laneOf[k] ?? 0] ?? 0);
+              const lane = laneOf[k];
+              const labelY = y + (lane === null || lane === undefined ? 0 : (LANES[lane] ?? 0));
               return (
                 <g class={`stage ${stageClass(e.stage)}`} data-stage={e.stage}>
                   <circle cx={x} cy={y} r={5}>
@@ -85,9 +87,11 @@ export function BootChart(props: { boots: BootRecord[] }) {
                       {e.stage} at +{((Date.parse(e.at) - span.start) / 1000).toFixed(2)} s
                     </title>
                   </circle>
-                  <text x={x} y={labelY} text-anchor="middle" class="stagelabel">
-                    {e.stage}
-                  </text>
+                  {lane !== null && lane !== undefined && (
+                    <text x={x} y={labelY} text-anchor="middle" class="stagelabel">
+                      {e.stage}
+                    </text>
+                  )}
                 </g>
               );
             })}
