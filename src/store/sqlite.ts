@@ -245,9 +245,15 @@ function toEvent(r: EventRow): HostEvent {
 }
 
 /** Splits the children of `next` against what is stored: which rows to delete, update and insert. */
-function diffById<T extends { id: number }>(what: string, stored: readonly T[], next: readonly T[]): { remove: T[]; update: T[]; insert: T[] } {
-  const storedIds = new Set(stored.map((x) => x.id));
+/**
+ * Rows to remove, insert and update for one host's save. `keep` is every stored row the save keeps;
+ * `update` only those that differ from the stored row: most saves change one object of a host, and
+ * rewriting all its rows (and their indexes) was most of the cost of a save.
+ */
+function diffById<T extends { id: number }>(what: string, stored: readonly T[], next: readonly T[]): { remove: T[]; keep: T[]; update: T[]; insert: T[] } {
+  const storedById = new Map(stored.map((x) => [x.id, x]));
   const seen = new Set<number>();
+  const keep: T[] = [];
   const update: T[] = [];
   const insert: T[] = [];
   for (const x of next) {
@@ -256,12 +262,14 @@ function diffById<T extends { id: number }>(what: string, stored: readonly T[], 
       continue;
     }
     // An id that is not this host's would make the UPDATE rewrite another host's row.
-    if (!storedIds.has(x.id)) throw new Error(`${what} #${x.id} does not belong to this host`);
+    const before = storedById.get(x.id);
+    if (before === undefined) throw new Error(`${what} #${x.id} does not belong to this host`);
     if (seen.has(x.id)) throw new Error(`${what} #${x.id} appears twice`);
     seen.add(x.id);
-    update.push(x);
+    keep.push(x);
+    if (before !== x && JSON.stringify(before) !== JSON.stringify(x)) update.push(x);
   }
-  return { remove: stored.filter((x) => !seen.has(x.id)), update, insert };
+  return { remove: stored.filter((x) => !seen.has(x.id)), keep, update, insert };
 }
 
 // ---------------------------------------------------------------- the repository
@@ -602,7 +610,7 @@ export class SqliteRepository implements Repository {
       const attachments = diffById('attachment', stored.attachments, next.attachments);
 
       // Check every bond reference before writing anything (the transaction would undo it anyway).
-      const keptBondIds = new Set(bonds.update.map((b) => b.id));
+      const keptBondIds = new Set(bonds.keep.map((b) => b.id));
       const tempIds = new Map<number, number>();
       for (const b of bonds.insert) tempIds.set(b.id, (tempIds.get(b.id) ?? 0) + 1);
       for (const a of next.attachments) {
@@ -659,7 +667,7 @@ export class SqliteRepository implements Repository {
           JSON.stringify(n.labels),
         );
       }
-      const realBondId = new Map<number, number>();
+      const realBondId = new Map<number, number>(bonds.keep.map((b) => [b.id, b.id]));
       for (const b of bonds.update) {
         this.runOne(
           'bond',
@@ -673,7 +681,6 @@ export class SqliteRepository implements Repository {
           JSON.stringify(b.labels),
           b.id,
         );
-        realBondId.set(b.id, b.id);
       }
       for (const b of bonds.insert) {
         const { lastInsertRowid } = this.run(
