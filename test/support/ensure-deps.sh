@@ -6,7 +6,7 @@ set -euo pipefail
 # busybox-static provides busybox (udhcpc and the image's applets); Debian's busybox conflicts with it.
 PKGS=(iproute2 isc-dhcp-client curl atftp python3 tcpdump
       qemu-system-x86 linux-image-amd64 busybox-static ipxe ipxe-qemu ovmf cpio gzip kmod dnsmasq-base radvd
-      chromium)
+      chromium openvswitch-switch)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,5 +18,12 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
 fi
 echo "ensure-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Install only: no service may start on this machine (openvswitch-switch, radvd and tftpd-hpa would).
+# policy-rc.d exit 101 = "action forbidden"; an existing policy is left alone.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -qq >/dev/null
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
