@@ -12,8 +12,11 @@ export type Scalar = string | number | boolean | null;
 
 /** The stages of one blade's boot, in order (bench/storm-client.ts). */
 export const STAGES = ['dhcp-pxe', 'tftp', 'dhcp-ipxe', 'script', 'kernel', 'initrd', 'inventory', 'config', 'dhcp-os', 'healthz', 'report'] as const;
-/** 'not-started': the run deadline passed first; 'client': a bug of the load generator itself. */
-export type Stage = (typeof STAGES)[number] | 'not-started' | 'client';
+/**
+ * 'not-started': the run deadline passed before the blade's turn; 'unfinished': still booting when the
+ * grace after the deadline ran out; 'client': a bug of the load generator itself.
+ */
+export type Stage = (typeof STAGES)[number] | 'not-started' | 'unfinished' | 'client';
 
 export interface StageFigures {
   n: number;

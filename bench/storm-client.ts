@@ -39,6 +39,8 @@ const Options = z.object({
   bootFile: z.object({ name: z.string(), size: z.number().int().positive(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
   /** Whole run bound: blades not started by then count as failures of stage 'not-started'. */
   deadlineMs: z.number().int().positive(),
+  /** After the deadline, how long blades in flight may still take; then they count as 'unfinished'. */
+  graceMs: z.number().int().nonnegative(),
 });
 type Options = z.infer<typeof Options>;
 
@@ -134,7 +136,7 @@ class Relay {
     } finally {
       this.waiting.delete(p.xid);
     }
-    throw new StageError(stage, `no ${types.map((t) => (t === MessageType.OFFER ? 'OFFER' : t === MessageType.ACK ? 'ACK' : String(t))).join('/')} after ${schedule.length} tries (${schedule.reduce((a, b) => a + b, 0) / 1000} s)`);
+    throw new StageError(stage, `no ${types.map((t) => (t === MessageType.OFFER ? 'OFFER' : t === MessageType.ACK ? 'ACK' : t === MessageType.NAK ? 'NAK' : String(t))).join('/')} after ${schedule.length} tries (${schedule.reduce((a, b) => a + b, 0) / 1000} s)`);
   }
 }
 
@@ -516,7 +518,8 @@ async function main(): Promise<void> {
     const f = [...failures.values()].reduce((a, b) => a + b, 0);
     process.stderr.write(`storm: ${done}/${o.blades} blades done (${f} failed), ${next - done} in flight, ${(ms(t0) / 1000).toFixed(0)} s\n`);
   }, 10_000);
-  await Promise.all(
+  const inFlight = new Set<number>();
+  const workers = Promise.all(
     Array.from({ length: Math.min(o.concurrency, o.blades) }, async () => {
       for (;;) {
         const b = next++;
@@ -526,6 +529,7 @@ async function main(): Promise<void> {
           done++;
           continue;
         }
+        inFlight.add(b);
         try {
           await blade(o, relay, b);
           ok++;
@@ -533,11 +537,23 @@ async function main(): Promise<void> {
           if (e instanceof StageError) fail(e.stage, e.message);
           else fail('client', `unexpected: ${(e as Error).stack ?? String(e)}`);
         }
+        inFlight.delete(b);
         done++;
       }
     }),
   );
+  let grace: NodeJS.Timeout | undefined;
+  const cutOff = await Promise.race([
+    workers.then(() => false),
+    new Promise<boolean>((r) => (grace = setTimeout(() => r(true), Math.max(0, deadline - Date.now()) + o.graceMs))),
+  ]);
+  clearTimeout(grace);
   clearInterval(progress);
+  if (cutOff) {
+    // Their timers and sockets stay behind: the process exits right after the figures.
+    for (const b of inFlight) fail('unfinished', `blade ${b} still booting ${o.graceMs / 1000} s after the run deadline`);
+    for (; next < o.blades; next++) fail('not-started', 'the run deadline passed');
+  }
   const seconds = ms(t0) / 1000;
   sock.close();
   const stages: Record<string, StageFigures> = {};
@@ -560,6 +576,7 @@ async function main(): Promise<void> {
     clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
   };
   console.log(JSON.stringify(out));
+  if (cutOff) process.exit(0); // stdout is a pipe: written synchronously on Linux
 }
 
 main().catch((e: unknown) => {
