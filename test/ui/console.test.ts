@@ -226,7 +226,7 @@ describe.skipIf(!HAVE_CHROMIUM && !IS_ROOT)('web console (chromium)', () => {
     expect(opened.engine.listBonds('blade3').map((b) => [b.name, b.mode, b.members.map((m) => m.name).sort()])).toEqual([['bond0', '802.3ad', ['eth1', 'eth2']]]);
   });
 
-  it('shows the engine error for a duplicate VLAN next to the VLAN field, then creates the network', async () => {
+  it('shows the engine error for a duplicate VLAN next to the VLAN field, creates the network, edits its MTU', async () => {
     await page.click('nav.top a:has-text("Networks")');
     await page.waitForSelector('tr[data-network="storage"]');
     await page.click('button:has-text("New network")');
@@ -245,6 +245,16 @@ describe.skipIf(!HAVE_CHROMIUM && !IS_ROOT)('web console (chromium)', () => {
     await form.locator('button[type=submit]').click();
     await page.waitForSelector('tr[data-network="backup"]');
     expect(opened.engine.getNetwork('default', 'backup').vlan).toBe(30);
+
+    // Editing goes through the same checks: an MTU out of range is shown next to the MTU field.
+    await page.click('tr[data-network="backup"] button:has-text("edit")');
+    await form.locator('input[name=mtu]').fill('20');
+    await form.locator('button[type=submit]').click();
+    await poll(() => text('[data-testid=network-form] [data-field="mtu"] [data-field-error="mtu"]')).toMatch(/MTU/);
+    expect(opened.engine.getNetwork('default', 'backup').mtu).toBe(1500);
+    await form.locator('input[name=mtu]').fill('9000');
+    await form.locator('button[type=submit]').click();
+    await poll(() => text('tr[data-network="backup"] td:nth-child(3)')).toBe('9000');
   });
 
   it('edits a template: preview, the diff grouped for three hosts, save, roll back, pin a canary', async () => {
