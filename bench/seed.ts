@@ -2,9 +2,9 @@
 import type { InventoryReport } from '../src/domain/model.js';
 import type { Engine } from '../src/engine/index.js';
 
-/** MAC of NIC `nic` of blade `blade` (locally administered range, unique up to 65,536 blades × 256 NICs). */
+/** MAC of NIC `nic` of blade `blade` (locally administered range, unique up to 16 million blades × 256 NICs). */
 export function bladeMac(blade: number, nic: number): string {
-  const b = [0x52, 0x54, 0x01, (blade >> 8) & 0xff, blade & 0xff, nic & 0xff];
+  const b = [0x52, 0x54, 0x01 + ((blade >> 16) & 0xff), (blade >> 8) & 0xff, blade & 0xff, nic & 0xff];
   return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
@@ -35,6 +35,17 @@ export function ensureVlans(engine: Engine, count: number): string[] {
 }
 
 /**
+ * Static address of blade `blade` on VLAN network `v`, in a /16: 10.v.x.y for the first 65,533 blades,
+ * then 172.(16 + v % 16).x.y for the next 65,533 (the host part is never the network or broadcast).
+ */
+export function bladeAddress(blade: number, v: number): string {
+  const n = blade < 65533 ? blade + 1 : blade - 65533 + 1;
+  if (n > 65533) throw new Error(`bladeAddress: blade ${blade} is beyond the seeded address space`);
+  const first = blade < 65533 ? `10.${v % 200}` : `172.${16 + (v % 16)}`;
+  return `${first}.${(n >> 8) & 0xff}.${n & 0xff}`;
+}
+
+/**
  * Blade `blade`: `nics` NICs from an inventory report, `bonds` active-backup bonds of two NICs each
  * (eth2k+1, eth2k+2; eth0 stays the boot NIC) and `vlans` attachments spread round-robin over the
  * bonds, each with a static address. Returns the host id.
@@ -49,12 +60,7 @@ export function seedBlade(engine: Engine, blade: number, shape: { nics: number; 
   }
   for (let v = 0; v < shape.vlans; v++) {
     const iface = bonds.length > 0 ? (bonds[v % bonds.length] as string) : 'eth0';
-    const n = blade + 1; // host part in a /16: 1..65533, never the network or broadcast address
-    engine.createAttachment(host.id, {
-      network: nets[v] as string,
-      interface: iface,
-      ipv4: { method: 'static', address: `10.${v % 200}.${(n >> 8) & 0xff}.${n & 0xff}`, prefix: 16 },
-    });
+    engine.createAttachment(host.id, { network: nets[v] as string, interface: iface, ipv4: { method: 'static', address: bladeAddress(blade, v), prefix: 16 } });
   }
   return host.id;
 }
