@@ -223,6 +223,18 @@ export function planHost(cfg: HostConfig): HostPlan {
   }
 
   const interfaces = [ethernet, bonds, vlans, bridges].flatMap((m) => [...m.values()].map((d) => ordered(d.state)).sort(byName));
+  return assemblePlan(cfg, t, interfaces, routes, placements, undefined);
+}
+
+/** The plan around its interfaces and routes: the same envelope and ordering for both switch types. */
+function assemblePlan(
+  cfg: HostConfig,
+  t: Topology,
+  interfaces: InterfaceState[],
+  routes: DesiredState['routes']['config'],
+  placements: Record<string, NetworkPlacement>,
+  switchType: HostPlan['switchType'],
+): HostPlan {
   const networks: Record<string, NetworkPlacement> = {};
   for (const k of Object.keys(placements).sort(cmp)) networks[k] = placements[k] as NetworkPlacement;
   const state: DesiredState = {
@@ -239,6 +251,7 @@ export function planHost(cfg: HostConfig): HostPlan {
     cluster: cfg.cluster.name,
     generation: cfg.host.generation,
     bootInterface: bootNic?.name ?? null,
+    ...(switchType ? { switchType } : {}),
     state,
     steps: planSteps(state),
   };
@@ -398,26 +411,7 @@ function planOvsHost(cfg: HostConfig): HostPlan {
       routes.push({ destination: '::/0', 'next-hop-address': canonicalIpv6(v6.gateway) ?? v6.gateway, 'next-hop-interface': place.interface });
     }
   }
-  const networks: Record<string, NetworkPlacement> = {};
-  for (const k of Object.keys(placements).sort(cmp)) networks[k] = placements[k] as NetworkPlacement;
-  const state: DesiredState = {
-    interfaces: [...ethernet, ...bridges.sort(byName), ...internals.sort(byName)].map(ordered),
-    routes: { config: routes },
-    'dns-resolver': { config: { server: [...cfg.cluster.defaults.dnsServers], search: [...cfg.cluster.defaults.dnsSearch] } },
-    networks,
-    'custom-properties': sortedProps(cfg.host.custom),
-  };
-  const bootNic: Nic | undefined = cfg.host.bootMac ? t.nicByMac.get(cfg.host.bootMac) : undefined;
-  return {
-    apiVersion: 'tabula/v1',
-    host: cfg.host.name,
-    cluster: cfg.cluster.name,
-    generation: cfg.host.generation,
-    bootInterface: bootNic?.name ?? null,
-    switchType: 'ovs',
-    state,
-    steps: planSteps(state),
-  };
+  return assemblePlan(cfg, t, [...ethernet, ...bridges.sort(byName), ...internals.sort(byName)].map(ordered), routes, placements, 'ovs');
 }
 
 /**
