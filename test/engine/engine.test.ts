@@ -1,7 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { TabulaError } from '../../src/domain/errors.js';
 import type { InventoryReport } from '../../src/domain/model.js';
-import { type OpenedEngine, openEngine } from '../../src/engine/index.js';
+import type { OpenedEngine } from '../../src/engine/index.js';
+import { rejectsWithoutWrites, useMemoryEngine } from '../support/engine-fixture.js';
 
 const mac = (n: number): string => `52:54:00:00:02:${n.toString(16).padStart(2, '0')}`;
 const report = (macs: number[], boot = macs[0] as number, names?: Record<number, string>): InventoryReport => ({
@@ -9,25 +10,13 @@ const report = (macs: number[], boot = macs[0] as number, names?: Record<number,
   nics: macs.map((n) => ({ mac: mac(n), name: names?.[n] ?? `eth${n - 1}`, driver: 'virtio_net', speed: 10000, carrier: true, pciAddress: `0000:00:0${n}.0` })),
 });
 
+const engine = useMemoryEngine();
 let opened: OpenedEngine;
 beforeEach(() => {
-  opened = openEngine({ dbPath: ':memory:' });
+  opened = engine.current;
 });
-afterEach(() => opened.close());
 
-function rejects(fn: () => unknown, code: string): TabulaError {
-  const before = opened.repo.dumpTables();
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(TabulaError);
-    expect((e as TabulaError).code).toBe(code);
-    // a refused write leaves nothing behind
-    expect(opened.repo.dumpTables()).toEqual(before);
-    return e as TabulaError;
-  }
-  throw new Error(`expected ${code}`);
-}
+const rejects = (fn: () => unknown, code: string): TabulaError => rejectsWithoutWrites(opened, fn, code);
 
 describe('inventory reconciliation through the store', () => {
   it('an unknown MAC enrols a new host in the default cluster with the management network only', () => {

@@ -1,8 +1,9 @@
 // The engine side of issue 8: a cluster's switch type, port types and attachment QoS, through the store.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { TabulaError } from '../../src/domain/errors.js';
 import type { InventoryReport } from '../../src/domain/model.js';
-import { type OpenedEngine, openEngine } from '../../src/engine/index.js';
+import type { OpenedEngine } from '../../src/engine/index.js';
+import { rejectsWithoutWrites, useMemoryEngine } from '../support/engine-fixture.js';
 
 const mac = (n: number): string => `52:54:00:00:03:${n.toString(16).padStart(2, '0')}`;
 const report = (macs: number[]): InventoryReport => ({
@@ -10,24 +11,13 @@ const report = (macs: number[]): InventoryReport => ({
   nics: macs.map((n) => ({ mac: mac(n), name: `eth${n - 1}`, driver: 'virtio_net', speed: 10000, carrier: true, pciAddress: null })),
 });
 
+const engine = useMemoryEngine();
 let opened: OpenedEngine;
 beforeEach(() => {
-  opened = openEngine({ dbPath: ':memory:' });
+  opened = engine.current;
 });
-afterEach(() => opened.close());
 
-function rejects(fn: () => unknown, code: string): TabulaError {
-  const before = opened.repo.dumpTables();
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(TabulaError);
-    expect((e as TabulaError).code).toBe(code);
-    expect(opened.repo.dumpTables()).toEqual(before);
-    return e as TabulaError;
-  }
-  throw new Error(`expected ${code}`);
-}
+const rejects = (fn: () => unknown, code: string): TabulaError => rejectsWithoutWrites(opened, fn, code);
 
 /** Two hosts in cluster rack1 (linux), each with an 802.3ad bond carrying a VLAN network. */
 function rack(): void {
