@@ -68,7 +68,7 @@ export interface TftpServerOptions {
   /** Consulted first for every request; null falls through to the root directory. */
   provider?: FileProvider;
   logger?: TftpLogger;
-  /** Concurrent transfers (including requests still opening their file). Default 64. */
+  /** Concurrent transfers (including requests still opening their file). Default 256; past it, RRQs wait. */
   maxTransfers?: number;
   /** Timeouts in a row before a transfer is abandoned. Default 5. */
   retries?: number;
@@ -98,6 +98,8 @@ export interface TftpServerStats {
   unexpected: number;
   /** Repeated RRQs from a client that already has a transfer. */
   duplicateRequests: number;
+  /** RRQs left unanswered because maxTransfers were running: the client retransmits its RRQ later. */
+  deferred: number;
   /** Packets from a wrong address/port on a transfer socket. */
   wrongTid: number;
   duplicateAcks: number;
@@ -496,7 +498,7 @@ export async function startTftpServer(opts: TftpServerOptions): Promise<TftpServ
   const rootReal = await realpath(opts.root);
   if (!(await stat(rootReal)).isDirectory()) throw new Error(`TFTP root is not a directory: ${opts.root}`);
   const log = opts.logger ?? NOOP_LOGGER;
-  const maxTransfers = clampInt(opts.maxTransfers, 64, 1, 100_000);
+  const maxTransfers = clampInt(opts.maxTransfers, 256, 1, 100_000);
   const defaultTimeoutMs = clampInt(opts.defaultTimeoutMs, 1000, 10, 255_000);
   const limits: NegotiationLimits = {
     maxBlksize: clampInt(opts.maxBlksize, 1468, MIN_BLKSIZE, MAX_BLKSIZE),
@@ -511,6 +513,7 @@ export async function startTftpServer(opts: TftpServerOptions): Promise<TftpServ
     malformed: 0,
     unexpected: 0,
     duplicateRequests: 0,
+    deferred: 0,
     wrongTid: 0,
     duplicateAcks: 0,
     dataPacketsSent: 0,
@@ -666,7 +669,10 @@ export async function startTftpServer(opts: TftpServerOptions): Promise<TftpServ
       return;
     }
     if (active.size >= maxTransfers) {
-      refuse(client, p.filename, TftpErrorCode.NOT_DEFINED, 'Server busy, try again later', started);
+      // No ERROR: a PXE ROM aborts the boot on one, but retransmits an unanswered RRQ (after 1-4 s),
+      // by which time a rack's storm of requests has thinned out.
+      counters.deferred++;
+      log.debug({ client, file: p.filename, active: active.size }, 'tftp at maxTransfers: request left for the client to resend');
       return;
     }
     const norm = normalizeRequestName(p.filename);
