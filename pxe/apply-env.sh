@@ -5,9 +5,33 @@
 #   tabula_custom SCOPE IFACE KEY VALUE   custom properties: sysctl/<key> is applied (old value kept for
 #                                         the rollback), tabula.peer-ping lists addresses /init pings
 #                                         after the apply, anything else is recorded as not applied
+#   tabula_ovs_start                      Open vSwitch in RAM (ovs plans call it before their first bridge)
 # Everything they do is recorded under $TABULA_RUN (/run/tabula, tmpfs): dhcp.pids, dhcp.ifaces,
 # lease.<iface> (written by the udhcpc hook), custom.log.
 TABULA_RUN=${TABULA_RUN:-/run/tabula}
+# Open vSwitch keeps its socket, database, pid files and logs here (tmpfs): nothing survives a boot.
+OVS_RUNDIR=${OVS_RUNDIR:-/run/openvswitch}
+OVS_DBDIR=${OVS_DBDIR:-$OVS_RUNDIR}
+OVS_LOGDIR=${OVS_LOGDIR:-$OVS_RUNDIR}
+export OVS_RUNDIR OVS_DBDIR OVS_LOGDIR
+
+# ovsdb-server on a database created now from the shipped schema, then ovs-vswitchd on it. Once per
+# apply: a running pair (a second bridge of the same plan) is kept; /init stops both on teardown.
+tabula_ovs_start() {
+  if [ -s "$OVS_RUNDIR/ovs-vswitchd.pid" ] && kill -0 "$(cat "$OVS_RUNDIR/ovs-vswitchd.pid")" 2>/dev/null; then return 0; fi
+  # libcrc32c (under openvswitch) needs a crc32c implementation: a soft dependency modprobe skips.
+  modprobe crc32c_generic 2>/dev/null || true
+  modprobe openvswitch || { echo "tabula_ovs_start: the openvswitch module does not load" >&2; return 1; }
+  rm -rf "$OVS_RUNDIR"
+  mkdir -p "$OVS_RUNDIR"
+  ovsdb-tool create "$OVS_DBDIR/conf.db" "${TABULA_OVS_SCHEMA:-/usr/share/openvswitch/vswitch.ovsschema}" || return 1
+  ovsdb-server "$OVS_DBDIR/conf.db" --remote="punix:$OVS_RUNDIR/db.sock" --pidfile --detach --no-chdir \
+    -vconsole:err --log-file="$OVS_LOGDIR/ovsdb-server.log" || { echo "tabula_ovs_start: ovsdb-server did not start" >&2; return 1; }
+  ovs-vsctl --timeout=10 --no-wait init || return 1
+  ovs-vswitchd "unix:$OVS_RUNDIR/db.sock" --pidfile --detach --no-chdir \
+    -vconsole:err --log-file="$OVS_LOGDIR/ovs-vswitchd.log" || { echo "tabula_ovs_start: ovs-vswitchd did not start" >&2; return 1; }
+  echo "tabula: Open vSwitch started (fresh database $OVS_DBDIR/conf.db)"
+}
 
 tabula_dhcp() {
   _if=$1

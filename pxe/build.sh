@@ -3,7 +3,9 @@
 #   vmlinuz       Debian's kernel (linux-image-amd64), unchanged
 #   initrd.img    gzip'd newc cpio: busybox (static) with applet symlinks, iproute2's /sbin/ip and
 #                 /sbin/bridge with their libraries and loader, the bonding/8021q/bridge and NIC driver
-#                 modules (dependencies resolved depth-first from modules.dep), /init (pxe/init.sh),
+#                 modules (dependencies resolved depth-first from modules.dep), Open vSwitch (ovsdb-server,
+#                 ovs-vswitchd, ovs-vsctl, ovs-appctl, ovsdb-tool, their libraries, vswitch.ovsschema; the
+#                 openvswitch module and its dependencies, loaded only by ovs plans), /init (pxe/init.sh),
 #                 the apply environment (pxe/apply-env.sh) and the udhcpc hook (pxe/udhcpc.script)
 #   undionly.kpxe, ipxe.efi, snponly.efi   Debian's iPXE binaries, for the TFTP root
 #   manifest.txt  versions, sizes, checksums, module load order
@@ -19,7 +21,13 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OUT=${TABULA_PXE_OUT:-$HERE/build}
 # Order matters only for NIC naming (drivers probe in load order): virtio first, as in QEMU labs.
 MODULES=(virtio_pci virtio_net e1000 e1000e igb ixgbe i40e ice bnxt_en mlx5_core bonding 8021q bridge)
-PACKAGES=(linux-image-amd64 busybox-static iproute2 ipxe cpio gzip kmod)
+# Shipped but not loaded at boot: an ovs plan's apply script loads them (modprobe, through modules.dep).
+# crc32c_generic is libcrc32c's soft dependency, which busybox modprobe does not follow: loaded first.
+ONDEMAND_MODULES=(crc32c_generic openvswitch)
+PACKAGES=(linux-image-amd64 busybox-static iproute2 ipxe cpio gzip kmod openvswitch-switch openvswitch-common)
+# Open vSwitch: the two daemons and the three tools /init and the apply script call (docs/image.md).
+OVS_BINS=(/usr/sbin/ovsdb-server /usr/sbin/ovs-vswitchd /usr/bin/ovs-vsctl /usr/bin/ovs-appctl /usr/bin/ovsdb-tool)
+OVS_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
 # Any fixed value works: mtimes carry no information in the image. 2024-01-01T00:00:00Z.
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1704067200}
 SOURCES=(build.sh init.sh apply-env.sh udhcpc.script)
@@ -38,8 +46,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     say "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # Install only: no service may start on the build machine (openvswitch-switch would).
+    # policy-rc.d exit 101 = "action forbidden"; an existing policy is left alone.
+    policy=/usr/sbin/policy-rc.d ours=0
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && ours=1
+      trap 'rm -f "$policy"' EXIT
+    fi
     apt-get update -qq >/dev/null
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [ "$ours" = 1 ]; then rm -f "$policy"; trap - EXIT; fi
   else
     die "missing Debian packages: ${missing[*]} (run as root to install them, or: apt-get install ${missing[*]})"
   fi
@@ -65,8 +81,16 @@ BUSYBOX=/bin/busybox
 IP_BIN=$(readlink -f /sbin/ip)
 BRIDGE_BIN=$(readlink -f /sbin/bridge)
 [ -x "$IP_BIN" ] && [ -x "$BRIDGE_BIN" ] || die "iproute2's ip or bridge is missing"
-# Shared libraries of ip and bridge, and the dynamic loader (ldd prints it as an absolute path).
-LIBS=$(ldd "$IP_BIN" "$BRIDGE_BIN" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $1 !~ /:$/ { print $1 }' | sort -u)
+OVS_REAL=()
+for b in "${OVS_BINS[@]}"; do
+  r=$(readlink -f "$b")
+  [ -x "$r" ] || die "$b is missing (openvswitch-switch, openvswitch-common)"
+  OVS_REAL+=("$r")
+done
+[ -r "$OVS_SCHEMA" ] || die "$OVS_SCHEMA is missing (openvswitch-common)"
+# Shared libraries of ip, bridge and the OVS programs, and the dynamic loader (ldd prints it as an
+# absolute path).
+LIBS=$(ldd "$IP_BIN" "$BRIDGE_BIN" "${OVS_REAL[@]}" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $1 !~ /:$/ { print $1 }' | sort -u)
 
 IPXE_DIR=/usr/lib/ipxe
 ipxe_file() {
@@ -111,6 +135,8 @@ for m in "${MODULES[@]}"; do
   fi
   visit "$m"
 done
+BOOT_COUNT=${#ORDER[@]}
+for m in "${ONDEMAND_MODULES[@]}"; do visit "$m"; done
 
 # Every package a file in the image comes from, with its version (for the stamp and the manifest).
 pkg_of() {
@@ -121,7 +147,7 @@ pkg_of() {
 }
 declare -A PKGSET=()
 for p in "${PACKAGES[@]}" "linux-image-$KVER"; do PKGSET[$p]=1; done
-for f in $LIBS "$IP_BIN" "$BRIDGE_BIN"; do
+for f in $LIBS "$IP_BIN" "$BRIDGE_BIN" "${OVS_REAL[@]}" "$OVS_SCHEMA"; do
   p=$(pkg_of "$f")
   [ -n "$p" ] && PKGSET[$p]=1
 done
@@ -131,7 +157,7 @@ STAMP=$(
   {
     for s in "${SOURCES[@]}"; do sha256sum "$HERE/$s"; done | sed "s|$HERE/||"
     printf '%s\n' "$VERSIONS"
-    printf 'kernel %s\nmodules %s\nepoch %s\n' "$KVER" "${MODULES[*]}" "$SOURCE_DATE_EPOCH"
+    printf 'kernel %s\nmodules %s\nondemand %s\nepoch %s\n' "$KVER" "${MODULES[*]}" "${ONDEMAND_MODULES[*]}" "$SOURCE_DATE_EPOCH"
   } | sha256sum | cut -d' ' -f1
 )
 
@@ -198,15 +224,28 @@ for name in "${ORDER[@]}"; do
     *.ko.gz) gzip -dc "$src" > "$KROOT/$rel" ;;
     *) die "unknown module format: $src" ;;
   esac
-  printf '%s\n' "$rel" >> "$ROOT/etc/tabula/modules.order"
+  printf '%s\n' "$rel" >> "$KROOT/modules.order.all"
 done
+# /init loads the boot modules only; the on-demand ones wait for modprobe.
+head -n "$BOOT_COUNT" "$KROOT/modules.order.all" > "$ROOT/etc/tabula/modules.order"
 for name in "${ORDER[@]}"; do
   line="${MODPATH[$name]%%.ko*}.ko:"
   for dep in ${MODDEPS[$name]}; do line="$line ${dep%%.ko*}.ko"; done
   printf '%s\n' "$line"
 done > "$KROOT/modules.dep"
 cp "$MODDIR/modules.builtin" "$KROOT/modules.builtin"
-sed 's|^|/lib/modules/'"$KVER"'/|' "$ROOT/etc/tabula/modules.order" > "$KROOT/modules.order"
+sed 's|^|/lib/modules/'"$KVER"'/|' "$KROOT/modules.order.all" > "$KROOT/modules.order"
+rm -f "$KROOT/modules.order.all"
+
+# Open vSwitch: programs, schema, and the run-time folders it expects (everything lives in /run:
+# /init points OVS_RUNDIR, OVS_DBDIR and OVS_LOGDIR there; /var/run for the compiled-in defaults).
+for i in "${!OVS_BINS[@]}"; do
+  mkdir -p "$ROOT$(dirname "${OVS_BINS[$i]}")"
+  install -m 0755 "${OVS_REAL[$i]}" "$ROOT${OVS_BINS[$i]}"
+done
+mkdir -p "$ROOT/usr/share/openvswitch" "$ROOT/var/log" "$ROOT/etc/openvswitch"
+install -m 0644 "$OVS_SCHEMA" "$ROOT/usr/share/openvswitch/vswitch.ovsschema"
+ln -s ../run "$ROOT/var/run"
 
 # Tabula's own files.
 install -m 0755 "$HERE/init.sh" "$ROOT/init"
@@ -220,6 +259,13 @@ printf '%s\n' "$*" >> "${TABULA_INTENT:-/run/tabula/intent.log}"
 exec /sbin/ip "$@"
 EOF
 chmod 0755 "$ROOT/lib/tabula/ip-record"
+# The same for ovs-vsctl (TABULA_OVS_VSCTL): the calls of an ovs plan, for verification.
+cat > "$ROOT/lib/tabula/ovs-vsctl-record" <<'EOF'
+#!/bin/sh
+printf '%s\n' "$*" >> "${TABULA_OVS_INTENT:-/run/tabula/ovs-intent.log}"
+exec /usr/bin/ovs-vsctl "$@"
+EOF
+chmod 0755 "$ROOT/lib/tabula/ovs-vsctl-record"
 {
   printf 'kernel=%s\n' "$KVER"
   printf 'stamp=%s\n' "$STAMP"
@@ -229,6 +275,7 @@ printf 'tabula\n' > "$ROOT/etc/hostname"
 printf 'root:x:0:0:root:/root:/bin/sh\n' > "$ROOT/etc/passwd"
 printf 'root:x:0:\n' > "$ROOT/etc/group"
 : > "$ROOT/etc/resolv.conf"
+printf '127.0.0.1 localhost\n' > "$ROOT/etc/hosts" # OVS reads it (and warns without it)
 # The kernel opens /dev/console for init before anything is mounted. Device nodes need root; without
 # them /init mounts devtmpfs and reopens the console itself.
 if [ "$(id -u)" = 0 ]; then

@@ -21,6 +21,8 @@ umask 022
 RUN=/run/tabula
 TAB=$(printf '\t')
 IPR=/sbin/ip # iproute2, always by absolute path: busybox's `ip` applet silently ignores bond options
+# Open vSwitch (ovs plans only, started by the apply script): socket, database and logs in tmpfs.
+export OVS_RUNDIR=/run/openvswitch OVS_DBDIR=/run/openvswitch OVS_LOGDIR=/run/openvswitch
 
 # ------------------------------------------------------------------ helpers
 
@@ -319,9 +321,60 @@ intent_facts() {
   ' "$RUN/intent.log"
 }
 
+# What an ovs plan's script meant to build, from the recorded ovs-vsctl calls (one command line each,
+# clauses split on " -- "), one fact per line:
+#   ovsbridge BR | ovsport BR PORT | ovsbond BOND IFACE... | ovsportopt PORT COLUMN VALUE |
+#   ovsifaceopt IFACE COLUMN VALUE
+# Values are kept as written (mac="..." keeps its quotes); references (qos=@qos) are not facts.
+ovs_intent_facts() {
+  [ -s "$RUN/ovs-intent.log" ] || return 0
+  awk '
+    function opts(kind, obj, from, to,   k, kv, eq) {
+      for (k = from; k <= to; k++) {
+        kv = w[k]; eq = index(kv, "=")
+        if (eq > 1 && substr(kv, eq + 1, 1) != "@") print kind, obj, substr(kv, 1, eq - 1), substr(kv, eq + 1)
+      }
+    }
+    {
+      n = split($0, w, " "); start = 1
+      for (i = 1; i <= n + 1; i++) {
+        if (i <= n && w[i] != "--") continue
+        c = w[start]
+        if (c == "add-br") print "ovsbridge", w[start + 1]
+        else if (c == "add-port") { print "ovsport", w[start + 1], w[start + 2]; opts("ovsportopt", w[start + 2], start + 3, i - 1) }
+        else if (c == "add-bond") {
+          print "ovsport", w[start + 1], w[start + 2]
+          m = ""
+          for (k = start + 3; k < i && index(w[k], "=") == 0; k++) m = m " " w[k]
+          print "ovsbond", w[start + 2] m
+          opts("ovsportopt", w[start + 2], k, i - 1)
+        } else if (c == "set" && w[start + 1] == "interface") opts("ovsifaceopt", w[start + 2], start + 3, i - 1)
+        else if (c == "set" && w[start + 1] == "port") opts("ovsportopt", w[start + 2], start + 3, i - 1)
+        start = i + 1
+      }
+    }
+  ' "$RUN/ovs-intent.log"
+}
+
+# Stops Open vSwitch when it runs: ovs-vswitchd removes its datapaths and internal ports on the way out
+# (exit --cleanup), which frees the NICs; the database goes with /run/openvswitch.
+ovs_stop() {
+  [ -d "$OVS_RUNDIR" ] || return 0
+  if [ -s "$OVS_RUNDIR/ovs-vswitchd.pid" ]; then
+    timeout 15 ovs-appctl -t ovs-vswitchd exit --cleanup > /dev/null 2>&1 || kill "$(cat "$OVS_RUNDIR/ovs-vswitchd.pid")" 2>/dev/null
+  fi
+  if [ -s "$OVS_RUNDIR/ovsdb-server.pid" ]; then
+    timeout 10 ovs-appctl -t ovsdb-server exit > /dev/null 2>&1 || kill "$(cat "$OVS_RUNDIR/ovsdb-server.pid")" 2>/dev/null
+  fi
+  $IPR link del dev ovs-system 2>/dev/null
+  rm -rf "$OVS_RUNDIR"
+  log "Open vSwitch stopped"
+}
+
 # apply SCRIPT: runs it from a bare network; sets APPLY_RC.
 apply_script() {
   : > "$RUN/intent.log"
+  : > "$RUN/ovs-intent.log"
   : > "$RUN/custom.log"
   : > "$RUN/peers"
   : > "$RUN/dhcp.ifaces"
@@ -333,11 +386,11 @@ apply_script() {
   _x=''
   [ "$DEBUG" = 1 ] && _x=x
   TABULA_IP=/lib/tabula/ip-record TABULA_INTENT="$RUN/intent.log" TABULA_RUN="$RUN" TABULA_HOOKS="$RUN/hooks" \
-    TABULA_UDHCPC_SCRIPT=/etc/udhcpc.script \
+    TABULA_UDHCPC_SCRIPT=/etc/udhcpc.script TABULA_OVS_VSCTL=/lib/tabula/ovs-vsctl-record TABULA_OVS_INTENT="$RUN/ovs-intent.log" \
     sh -e$_x -c '. /lib/tabula/apply-env.sh; . "$1"' tabula-apply "$1" > "$RUN/apply.log" 2>&1
   APPLY_RC=$?
   sed 's/^/tabula: apply: /' "$RUN/apply.log"
-  intent_facts > "$RUN/facts"
+  { intent_facts; ovs_intent_facts; } > "$RUN/facts"
 }
 
 # ------------------------------------------------------------------ verify
@@ -397,6 +450,64 @@ verify_bonds() {
     _mii=$(sed -n '1,/^$/s/^MII Status: //p' "/proc/net/bonding/$_b" 2>/dev/null | head -n1)
     check "bond:$_b:carrier" "$( [ -n "$_up" ] && echo true || echo false)" \
       "members with carrier:${_up:- none}${_active:+; active $_active}${_mii:+; bond MII $_mii}"
+  done
+}
+
+# Open vSwitch read back (ovs-vsctl, ovs-appctl bond/show and lacp/show) against the recorded calls.
+ovs_get() { ovs-vsctl --timeout=5 get "$@" 2>/dev/null | tr -d '"[] '; }
+ovs_norm() { printf '%s' "$1" | tr -d '"[] '; }
+
+verify_ovs() {
+  [ -n "$(facts ovsbridge)" ] || return 0
+  facts ovsbridge | while read -r _br; do
+    if ! ovs-vsctl --timeout=5 br-exists "$_br" 2>/dev/null; then
+      check "ovs:bridge:$_br" false "no Open vSwitch bridge $_br"
+      continue
+    fi
+    _want=$(facts ovsport | awk -v b="$_br" '$1 == b { print $2 }' | words_sorted)
+    _got=$(ovs-vsctl --timeout=5 list-ports "$_br" 2>/dev/null | words_sorted)
+    check "ovs:bridge:$_br" "$(is "$_got" "$_want")" "ports ${_got:-none} (planned ${_want:-none})"
+  done
+  facts ovsportopt | while read -r _p _k _v; do
+    _cur=$(ovs_get port "$_p" "$_k")
+    check "ovs:port:$_p:$_k" "$(is "$_cur" "$(ovs_norm "$_v")")" "${_cur:-<unset>} (planned $(ovs_norm "$_v"))"
+  done
+  facts ovsifaceopt | while read -r _i _k _v; do
+    # What the interface really has: mtu for mtu_request, mac_in_use for mac.
+    case "$_k" in mtu_request) _col=mtu ;; mac) _col=mac_in_use ;; *) _col=$_k ;; esac
+    _cur=$(ovs_get interface "$_i" "$_col")
+    _want=$(ovs_norm "$_v")
+    [ "$_col" = mac_in_use ] && _want=$(echo "$_want" | tr A-F a-f)
+    check "ovs:iface:$_i:$_k" "$(is "$_cur" "$_want")" "$_col ${_cur:-<unset>} (planned $_want)"
+  done
+  facts ovsbond | while read -r _b _members; do
+    _want=$(echo "$_members" | words_sorted)
+    # Members are enabled once they have carrier (and LACP, when on); give them the time links take.
+    _deadline=$(($(uptime_s) + 10))
+    while :; do
+      timeout 5 ovs-appctl bond/show "$_b" > "$RUN/bond.$_b" 2>&1
+      _got=$(sed -n 's/^\(member\|slave\) \([^:]*\): .*/\2/p' "$RUN/bond.$_b" | words_sorted)
+      _on=$(sed -n 's/^\(member\|slave\) \([^:]*\): enabled.*/\2/p' "$RUN/bond.$_b" | words_sorted)
+      [ -n "$_on" ] || [ "$(uptime_s)" -ge "$_deadline" ] && break
+      sleep 0.5
+    done
+    check "ovs:bond:$_b:members" "$(is "$_got" "$_want")" "${_got:-none} (planned ${_want:-none})"
+    _active=$(sed -n 's/^active \(member\|slave\) mac: .*(\(.*\))$/\2/p' "$RUN/bond.$_b" | head -n1)
+    check "ovs:bond:$_b:enabled" "$( [ -n "$_on" ] && echo true || echo false)" "enabled: ${_on:-none}${_active:+; active $_active}"
+    _lacp=$(facts ovsportopt | awk -v b="$_b" '$1 == b && $2 == "lacp" { print $3 }')
+    case "$_lacp" in active | passive) ;; *) continue ;; esac
+    # LACP: the partner may answer a little later than carrier; advisory, like a silent peer.
+    _deadline=$(($(uptime_s) + 15))
+    while :; do
+      timeout 5 ovs-appctl lacp/show "$_b" > "$RUN/lacp.$_b" 2>&1
+      _st=$(sed -n 's/^[[:space:]]*status: //p' "$RUN/lacp.$_b" | head -n1)
+      case "$_st" in *negotiated*) break ;; esac
+      [ "$(uptime_s)" -ge "$_deadline" ] && break
+      sleep 1
+    done
+    _partner=$(sed -n 's/^[[:space:]]*partner sys_id: //p' "$RUN/lacp.$_b" | head -n1)
+    case "$_st" in *negotiated*) _ok=true ;; *) _ok=false ;; esac
+    check "ovs:lacp:$_b" "$_ok" "status ${_st:-unknown}${_partner:+; partner $_partner}" advisory
   done
 }
 
@@ -549,6 +660,7 @@ verify() {
     verify_bonds
     verify_vlans
     verify_bridges
+    verify_ovs
     verify_links
     verify_addresses
     verify_custom
@@ -565,6 +677,7 @@ verify() {
 # Back to a bare network: every device the last script created, its DHCP clients, routes, sysctls,
 # the NICs' addresses, masters, MTUs and MACs as they were at boot.
 teardown() {
+  ovs_stop
   for _pid in $(cat "$RUN/dhcp.pids" 2>/dev/null); do kill "$_pid" 2>/dev/null; done
   : > "$RUN/dhcp.pids"
   if [ -s "$RUN/facts" ]; then
@@ -634,9 +747,33 @@ bonds_json() {
   printf '}'
 }
 
+# Open vSwitch as ovs-vsctl lists it (OVSDB JSON: headings and rows), and the bonds' and LACP's own
+# words (ovs-appctl), when it runs; each part bounded like the iproute2 ones.
+ovs_list_json() { # TABLE COLUMNS
+  _out=$(ovs-vsctl --timeout=5 --format=json --data=json --columns="$2" list "$1" 2>/dev/null)
+  case "$_out" in
+    '{'*'}') [ "${#_out}" -le "$KERNEL_PART_MAX" ] && { printf '%s' "$_out"; return; } ;;
+  esac
+  printf 'null'
+}
+ovs_text_json() { # ovs-appctl ARGS...
+  _out=$(timeout 5 ovs-appctl "$@" 2>/dev/null | head -c 16384)
+  printf '"%s"' "$(printf '%s' "$_out" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | tr '\t' ' ' | awk '{ printf "%s\\n", $0 }')"
+}
+ovs_json() {
+  if [ ! -S "$OVS_RUNDIR/db.sock" ]; then printf 'null'; return; fi
+  printf '{"bridge":%s,"port":%s,"interface":%s,"bondShow":%s,"lacpShow":%s}' \
+    "$(ovs_list_json bridge _uuid,name,ports,stp_enable,mcast_snooping_enable)" \
+    "$(ovs_list_json port _uuid,name,interfaces,tag,trunks,vlan_mode,bond_mode,lacp,bond_updelay,bond_downdelay,other_config)" \
+    "$(ovs_list_json interface _uuid,name,type,mtu,mac_in_use,link_state,ingress_policing_rate,ingress_policing_burst)" \
+    "$(ovs_text_json bond/show)" "$(ovs_text_json lacp/show)"
+}
+
 kernel_json() {
-  printf '{"link":%s,"addr":%s,"route4":%s,"route6":%s,"bonds":%s}\n' \
-    "$(ip_json -d link show)" "$(ip_json addr show)" "$(ip_json -4 route show)" "$(ip_json -6 route show)" "$(bonds_json)"
+  _ovs=''
+  [ -S "$OVS_RUNDIR/db.sock" ] && _ovs=",\"ovs\":$(ovs_json)"
+  printf '{"link":%s,"addr":%s,"route4":%s,"route6":%s,"bonds":%s%s}\n' \
+    "$(ip_json -d link show)" "$(ip_json addr show)" "$(ip_json -4 route show)" "$(ip_json -6 route show)" "$(bonds_json)" "$_ovs"
 }
 
 # The kernel state goes in when $RUN/kernel.json holds it (post_report empties it to send without).
