@@ -7,7 +7,7 @@
 // options the plan does not set, and value spellings ("active-backup 1" vs "active-backup", "100" vs 100).
 import type { BondMode, SyncReason } from './model.js';
 import { canonicalIpv6 } from './net.js';
-import type { DesiredState, InterfaceState, IpAddressState, IpState, RouteState } from './plan-types.js';
+import type { BridgePortState, DesiredState, InterfaceState, IpAddressState, IpState, OvsBondState, PortVlanState, RouteState } from './plan-types.js';
 
 export type KernelScalar = string | number | boolean | null;
 
@@ -50,6 +50,24 @@ export interface KernelRoute {
   scope?: string | undefined;
 }
 
+/** An OVSDB table as `ovs-vsctl --format=json --data=json --columns=... list TABLE` prints it. */
+export interface OvsdbTable {
+  headings: string[];
+  /** One row per record, in heading order; values in OVSDB's JSON ("uuid"/"set"/"map" pairs, or atoms). */
+  data: unknown[][];
+}
+
+/** Open vSwitch as the blade read it back (pxe/init.sh ovs_json), when it ran. */
+export interface KernelOvsState {
+  bridge?: OvsdbTable | null | undefined;
+  port?: OvsdbTable | null | undefined;
+  interface?: OvsdbTable | null | undefined;
+  /** `ovs-appctl bond/show` as printed. */
+  bondShow?: string | undefined;
+  /** `ovs-appctl lacp/show` as printed (empty without LACP bonds). */
+  lacpShow?: string | undefined;
+}
+
 /** The `kernel` field of a boot report. A part is null when the blade could not read it or it was too big. */
 export interface KernelState {
   link: KernelLink[] | null;
@@ -58,6 +76,8 @@ export interface KernelState {
   route6?: KernelRoute[] | null | undefined;
   /** /sys/class/net/BOND/bonding/<file> as read (e.g. mode "active-backup 1", slaves "eth0 eth1"). */
   bonds?: Record<string, Record<string, string>> | undefined;
+  /** Present when Open vSwitch ran (ovs plans). */
+  ovs?: KernelOvsState | null | undefined;
 }
 
 /** One way the kernel differs from the plan. `planned`/`observed` are null when the thing is absent. */
@@ -72,6 +92,8 @@ export interface Difference {
 export interface ObservedState {
   interfaces: InterfaceState[];
   routes: RouteState[];
+  /** Open vSwitch was read back: its bridges and internal ports are in `interfaces` and can be compared. */
+  ovsdb?: boolean;
 }
 
 // ------------------------------------------------------------------ kernel → nmstate shape
@@ -218,7 +240,229 @@ export function observeRoutes(kernel: KernelState): RouteState[] {
 }
 
 export function observe(kernel: KernelState): ObservedState {
-  return { interfaces: observeInterfaces(kernel), routes: observeRoutes(kernel) };
+  const interfaces = observeInterfaces(kernel);
+  const ovs = kernel.ovs ? observeOvs(kernel.ovs, kernel.link ?? [], kernel.addr ?? []) : null;
+  if (!ovs) return { interfaces, routes: observeRoutes(kernel) };
+  // Ports of an Open vSwitch bridge: the kernel shows them under ovs-system; OVSDB knows their bridge.
+  const merged = interfaces.map((i) => {
+    const br = ovs.controllerOf.get(i.name);
+    return br !== undefined && i.controller === 'ovs-system' ? { ...i, controller: br } : i;
+  });
+  const all = [...merged, ...ovs.interfaces].sort((a, b) => cmp(a.name, b.name));
+  return { interfaces: all, routes: observeRoutes(kernel), ovsdb: true };
+}
+
+// ------------------------------------------------------------------ Open vSwitch → nmstate shape
+
+type OvsAtom = string | number | boolean;
+
+/** An OVSDB datum's atoms: ["set", [...]] → its members, ["uuid", id] → [id], an atom → [atom]. */
+function ovsAtoms(v: unknown): OvsAtom[] {
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return [v];
+  if (Array.isArray(v) && v.length === 2) {
+    const [tag, body] = v as [unknown, unknown];
+    if ((tag === 'uuid' || tag === 'named-uuid') && typeof body === 'string') return [body];
+    if (tag === 'set' && Array.isArray(body)) return body.flatMap(ovsAtoms);
+  }
+  return [];
+}
+
+/** ["map", [[k, v], ...]] → { k: "v" }; anything else → {}. */
+function ovsMap(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (Array.isArray(v) && v[0] === 'map' && Array.isArray(v[1])) {
+    for (const pair of v[1] as unknown[]) {
+      if (Array.isArray(pair) && pair.length === 2) out[String(pair[0])] = String(pair[1]);
+    }
+  }
+  return out;
+}
+
+/** The rows of a listed table as heading → raw datum. A malformed table reads as empty. */
+export function ovsdbRows(table: OvsdbTable | null | undefined): Record<string, unknown>[] {
+  if (!table || !Array.isArray(table.headings) || !Array.isArray(table.data)) return [];
+  return table.data.filter(Array.isArray).map((row) => Object.fromEntries(table.headings.map((h, i) => [h, row[i]])));
+}
+
+const one = (v: unknown): OvsAtom | undefined => ovsAtoms(v)[0];
+const text = (v: unknown): string => {
+  const a = one(v);
+  return a === undefined ? '' : String(a);
+};
+
+/** One bond as `ovs-appctl bond/show` describes it. */
+export interface OvsBondShow {
+  mode: string | null;
+  lacpStatus: string | null;
+  /** The member carrying traffic (active-backup), from "active member mac: ...(eth0)". */
+  active: string | null;
+  members: { name: string; enabled: boolean }[];
+}
+
+/** `ovs-appctl bond/show` (all bonds) by bond name. OVS 2.x says "slave", 3.x "member". */
+export function parseBondShow(textOut: string): Record<string, OvsBondShow> {
+  const out: Record<string, OvsBondShow> = {};
+  let cur: OvsBondShow | null = null;
+  for (const line of textOut.split('\n')) {
+    const head = /^---- (.+) ----$/.exec(line.trim());
+    if (head?.[1] !== undefined) {
+      cur = { mode: null, lacpStatus: null, active: null, members: [] };
+      out[head[1]] = cur;
+      continue;
+    }
+    if (!cur) continue;
+    let m: RegExpExecArray | null;
+    if ((m = /^bond_mode: (\S+)/.exec(line))) cur.mode = m[1] ?? null;
+    else if ((m = /^lacp_status: (\S+)/.exec(line))) cur.lacpStatus = m[1] ?? null;
+    else if ((m = /^active (?:member|slave) mac: .*\((.+)\)\s*$/.exec(line))) cur.active = m[1] ?? null;
+    else if ((m = /^(?:member|slave) ([^:]+): (\S+)/.exec(line)) && m[1] !== undefined) cur.members.push({ name: m[1], enabled: m[2] === 'enabled' });
+  }
+  return out;
+}
+
+/** One LACP bond as `ovs-appctl lacp/show` describes it. */
+export interface OvsLacpShow {
+  /** "active negotiated", "passive", "off", ...; null when not printed. */
+  status: string | null;
+  negotiated: boolean;
+  /** The partner's system id, when a partner answered (and is not all zeroes). */
+  partner: string | null;
+}
+
+/** `ovs-appctl lacp/show` (all LACP bonds) by bond name. */
+export function parseLacpShow(textOut: string): Record<string, OvsLacpShow> {
+  const out: Record<string, OvsLacpShow> = {};
+  let cur: OvsLacpShow | null = null;
+  for (const line of textOut.split('\n')) {
+    const head = /^---- (.+) ----$/.exec(line.trim());
+    if (head?.[1] !== undefined) {
+      cur = { status: null, negotiated: false, partner: null };
+      out[head[1]] = cur;
+      continue;
+    }
+    if (!cur) continue;
+    let m: RegExpExecArray | null;
+    if (cur.status === null && (m = /^\s*status: (.+?)\s*$/.exec(line))) {
+      cur.status = m[1] ?? null;
+      cur.negotiated = /\bnegotiated\b/.test(cur.status ?? '');
+    } else if (cur.partner === null && (m = /^\s*partner sys_id: (\S+)/.exec(line)) && m[1] !== undefined && !/^[0:]+$/.test(m[1])) {
+      cur.partner = m[1];
+    }
+  }
+  return out;
+}
+
+const OVS_BOND_MODES: readonly string[] = ['active-backup', 'balance-slb', 'balance-tcp'];
+
+/** An Open vSwitch bond as read back: the plan's shape plus what only a running switch knows. */
+export type ObservedOvsBond = OvsBondState & {
+  /** Members bond/show calls enabled (carrier, and LACP when on). */
+  'members-enabled'?: string[];
+  /** lacp/show's status ("active negotiated", "passive", ...) and the partner's system id. */
+  'lacp-status'?: string;
+  'lacp-partner'?: string;
+};
+
+/** A port's VLAN columns in the plan's shape; undefined when the port sets none. */
+function portVlan(row: Record<string, unknown>): PortVlanState | undefined {
+  const mode = text(row.vlan_mode);
+  const tag = one(row.tag);
+  const trunks = ovsAtoms(row.trunks)
+    .map(Number)
+    .sort((a, b) => a - b);
+  const trunkTags = trunks.map((id) => ({ id }));
+  if (mode === '' && tag === undefined && trunks.length === 0) return undefined;
+  if (mode === 'access' || (mode === '' && tag !== undefined)) return { mode: 'access', tag: Number(tag ?? 0) };
+  if (mode === 'native-untagged' || mode === 'native-tagged') {
+    return { mode: 'trunk', ...(tag !== undefined ? { tag: Number(tag) } : {}), 'enable-native': mode === 'native-untagged', 'trunk-tags': trunkTags };
+  }
+  return { mode: 'trunk', ...(tag !== undefined ? { tag: Number(tag) } : {}), 'trunk-tags': trunkTags };
+}
+
+/**
+ * Open vSwitch in the plan's shape: one ovs-bridge per bridge (its ports with VLANs and bonds, the
+ * bonds' members and LACP state from bond/show and lacp/show), one ovs-interface per internal port
+ * (kernel state from `ip`), and the bridge each interface belongs to.
+ */
+export function observeOvs(ovs: KernelOvsState, links: KernelLink[], addrs: KernelAddr[]): { interfaces: InterfaceState[]; controllerOf: Map<string, string> } {
+  const ifaces = new Map(ovsdbRows(ovs.interface).map((r) => [text(r._uuid), r]));
+  const ports = new Map(ovsdbRows(ovs.port).map((r) => [text(r._uuid), r]));
+  const bonds = parseBondShow(ovs.bondShow ?? '');
+  const lacp = parseLacpShow(ovs.lacpShow ?? '');
+  const linkByName = new Map(links.map((l) => [l.ifname, l]));
+  const addrByName = new Map(addrs.map((a) => [a.ifname, a]));
+  const controllerOf = new Map<string, string>();
+  const out: InterfaceState[] = [];
+  for (const br of ovsdbRows(ovs.bridge)) {
+    const brName = text(br.name);
+    if (brName === '') continue;
+    const brPorts: BridgePortState[] = [];
+    for (const portId of ovsAtoms(br.ports)) {
+      const p = ports.get(String(portId));
+      const pName = p ? text(p.name) : '';
+      if (!p || pName === '' || pName === brName) continue; // the bridge's own local port
+      const members = ovsAtoms(p.interfaces)
+        .map((id) => ifaces.get(String(id)))
+        .filter((r): r is Record<string, unknown> => r !== undefined);
+      const memberNames = members.map((r) => text(r.name)).sort(cmp);
+      for (const n of memberNames) controllerOf.set(n, brName);
+      const port: BridgePortState = { name: pName };
+      const vlan = portVlan(p);
+      if (vlan) port.vlan = vlan;
+      const bondMode = text(p.bond_mode);
+      if (members.length > 1 || bondMode !== '') {
+        const mode = (OVS_BOND_MODES.includes(bondMode) ? bondMode : bondMode || 'active-backup') as OvsBondState['mode'];
+        const la: ObservedOvsBond = { mode, lacp: (text(p.lacp) || 'off') as OvsBondState['lacp'], port: memberNames.map((name) => ({ name })) };
+        const up = Number(one(p.bond_updelay) ?? 0);
+        const down = Number(one(p.bond_downdelay) ?? 0);
+        if (up > 0) la['bond-updelay'] = up;
+        if (down > 0) la['bond-downdelay'] = down;
+        const oc = ovsMap(p.other_config);
+        if (Object.keys(oc).length > 0) la['ovs-db'] = { other_config: oc };
+        const shown = bonds[pName];
+        if (shown) la['members-enabled'] = shown.members.filter((m) => m.enabled).map((m) => m.name).sort(cmp);
+        const l = lacp[pName];
+        if (l) {
+          la['lacp-status'] = l.status ?? 'unknown';
+          if (l.partner !== null) la['lacp-partner'] = l.partner;
+        }
+        port['link-aggregation'] = la;
+      }
+      brPorts.push(port);
+      // Internal ports are kernel devices of their own: the host's addresses live on them.
+      for (const r of members) {
+        const name = text(r.name);
+        if (text(r.type) !== 'internal' || name === brName) continue;
+        const link = linkByName.get(name);
+        const addr = addrByName.get(name);
+        const mac = link?.address ?? text(r.mac_in_use);
+        out.push({
+          name,
+          type: 'ovs-interface',
+          state: link ? ((link.flags ?? []).includes('UP') ? 'up' : 'down') : 'down',
+          mtu: link?.mtu ?? Number(one(r.mtu) ?? 0),
+          ...(mac !== '' ? { 'mac-address': mac.toLowerCase() } : {}),
+          controller: brName,
+          ipv4: ipState(addresses(addr, 'inet')),
+          ipv6: ipState(addresses(addr, 'inet6')),
+        });
+      }
+    }
+    const brLink = linkByName.get(brName);
+    out.push({
+      name: brName,
+      type: 'ovs-bridge',
+      state: brLink && (brLink.flags ?? []).includes('UP') ? 'up' : 'down',
+      mtu: brLink?.mtu ?? 0,
+      bridge: {
+        options: { stp: { enabled: one(br.stp_enable) === true }, 'mcast-snooping-enable': one(br.mcast_snooping_enable) === true },
+        port: brPorts.sort((a, b) => cmp(a.name, b.name)),
+      },
+      ipv4: { enabled: false },
+      ipv6: { enabled: false },
+    });
+  }
+  return { interfaces: out, controllerOf };
 }
 
 // ------------------------------------------------------------------ plan vs observed
@@ -258,6 +502,53 @@ function diffIp(name: string, family: 'ipv4' | 'ipv6', p: IpState, o: IpState, o
   if (want !== have) out.push({ interface: name, field: `${family}.address`, planned: want || null, observed: have || null });
 }
 
+const tags = (v: PortVlanState | undefined): string =>
+  (v?.['trunk-tags'] ?? [])
+    .map((t) => t.id)
+    .sort((a, b) => a - b)
+    .join(',');
+
+/** An Open vSwitch bridge: its ports, each port's VLAN settings and bond, the options the plan sets. */
+function diffOvsBridge(p: InterfaceState, o: InterfaceState, out: Difference[]): void {
+  const pb = p.bridge;
+  const ob = o.bridge;
+  if (!pb) return;
+  const d = (field: string, planned: Difference['planned'], observed: Difference['observed']): void => {
+    if (planned !== observed) out.push({ interface: p.name, field, planned, observed });
+  };
+  const names = (list: { name: string }[] | undefined): string | null =>
+    (list ?? [])
+      .map((x) => x.name)
+      .sort(cmp)
+      .join(',') || null;
+  d('bridge.port', names(pb.port), names(ob?.port));
+  d('bridge.options.stp.enabled', pb.options.stp.enabled, ob?.options.stp.enabled ?? null);
+  if (pb.options['mcast-snooping-enable'] !== undefined) d('bridge.options.mcast-snooping-enable', pb.options['mcast-snooping-enable'], ob?.options['mcast-snooping-enable'] ?? null);
+  for (const pp of pb.port) {
+    const op = ob?.port.find((x) => x.name === pp.name);
+    if (!op) continue; // already a bridge.port difference
+    const f = `port.${pp.name}`;
+    if (pp.vlan) {
+      d(`${f}.vlan.mode`, pp.vlan.mode, op.vlan?.mode ?? null);
+      if (pp.vlan.tag !== undefined) d(`${f}.vlan.tag`, pp.vlan.tag, op.vlan?.tag ?? null);
+      d(`${f}.vlan.enable-native`, pp.vlan['enable-native'] ?? false, op.vlan?.['enable-native'] ?? false);
+      d(`${f}.vlan.trunk-tags`, tags(pp.vlan) || null, tags(op.vlan) || null);
+    }
+    const pla = pp['link-aggregation'];
+    if (pla) {
+      const ola = op['link-aggregation'];
+      d(`${f}.link-aggregation.mode`, pla.mode, ola?.mode ?? null);
+      d(`${f}.link-aggregation.lacp`, pla.lacp, ola?.lacp ?? null);
+      d(`${f}.link-aggregation.port`, names(pla.port), names(ola?.port));
+      if (pla['bond-updelay'] !== undefined) d(`${f}.link-aggregation.bond-updelay`, pla['bond-updelay'], ola?.['bond-updelay'] ?? 0);
+      if (pla['bond-downdelay'] !== undefined) d(`${f}.link-aggregation.bond-downdelay`, pla['bond-downdelay'], ola?.['bond-downdelay'] ?? 0);
+      for (const [k, v] of Object.entries(pla['ovs-db']?.other_config ?? {})) {
+        d(`${f}.link-aggregation.other_config.${k}`, v, ola?.['ovs-db']?.other_config[k] ?? null);
+      }
+    }
+  }
+}
+
 /** 2001:DB8:0::/64 and 2001:db8::/64 are one destination. */
 function normDst(dst: string): string {
   const [ip = '', prefix] = dst.split('/');
@@ -272,11 +563,12 @@ function normDst(dst: string): string {
 export function diffState(plan: Pick<DesiredState, 'interfaces'> & { routes?: DesiredState['routes'] }, observed: ObservedState): Difference[] {
   const out: Difference[] = [];
   const byName = new Map(observed.interfaces.map((i) => [i.name, i]));
-  // Open vSwitch bridges and ports live in OVSDB, and the kernel shows OVS ports under ovs-system:
-  // their readback (ovs-vsctl, bond/show, lacp/show) is a later increment of issue 8.
+  // Open vSwitch bridges and ports live in OVSDB, and the kernel shows OVS ports under ovs-system: they
+  // are compared only when the blade read OVSDB back (ovsdb); a report without it leaves them alone.
+  const ovsdb = observed.ovsdb === true;
   const ovsBridges = new Set(plan.interfaces.filter((i) => i.type === 'ovs-bridge').map((i) => i.name));
   for (const p of plan.interfaces) {
-    if (p.type === 'ovs-bridge' || p.type === 'ovs-interface') continue;
+    if (!ovsdb && (p.type === 'ovs-bridge' || p.type === 'ovs-interface')) continue;
     const o = byName.get(p.name);
     if (!o) {
       out.push({ interface: p.name, field: 'present', planned: true, observed: false });
@@ -286,13 +578,19 @@ export function diffState(plan: Pick<DesiredState, 'interfaces'> & { routes?: De
       out.push({ interface: p.name, field: 'type', planned: p.type, observed: o.type });
       continue;
     }
+    if (p.type === 'ovs-bridge') {
+      // The bridge's own local port stays down (the host's addresses live on internal ports): only
+      // its ports and options are the plan's.
+      diffOvsBridge(p, o, out);
+      continue;
+    }
     if (p['mac-address'] !== undefined && o['mac-address'] !== p['mac-address'].toLowerCase()) {
       out.push({ interface: p.name, field: 'mac-address', planned: p['mac-address'], observed: o['mac-address'] ?? null });
     }
     if (unusedNic(p)) continue;
     if (o.state !== p.state) out.push({ interface: p.name, field: 'state', planned: p.state, observed: o.state });
     if (o.mtu !== p.mtu) out.push({ interface: p.name, field: 'mtu', planned: p.mtu, observed: o.mtu });
-    if (!(p.controller !== undefined && ovsBridges.has(p.controller)) && (p.controller ?? null) !== (o.controller ?? null)) out.push({ interface: p.name, field: 'controller', planned: p.controller ?? null, observed: o.controller ?? null });
+    if (!(!ovsdb && p.controller !== undefined && ovsBridges.has(p.controller)) && (p.controller ?? null) !== (o.controller ?? null)) out.push({ interface: p.name, field: 'controller', planned: p.controller ?? null, observed: o.controller ?? null });
     const pla = p['link-aggregation'];
     const ola = o['link-aggregation'];
     if (pla && ola) {

@@ -65,10 +65,26 @@ const route = z.object({
   scope: text.optional(),
 });
 
+/** `ovs-vsctl --format=json --data=json list TABLE`: headings and rows of OVSDB JSON values (read by observed.ts). */
+const ovsdbTable = z.object({
+  headings: z.array(z.string().max(64)).max(64),
+  data: z.array(z.array(z.unknown()).max(64)).max(1024),
+});
+
+/** Open vSwitch read back by the blade (pxe/init.sh ovs_json); absent on linux plans. */
+const ovsState = z.object({
+  bridge: ovsdbTable.nullable().optional(),
+  port: ovsdbTable.nullable().optional(),
+  interface: ovsdbTable.nullable().optional(),
+  bondShow: z.string().max(32768).optional(),
+  lacpShow: z.string().max(32768).optional(),
+});
+
 export const kernelStateSchema = z.object({
   link: z.array(link).max(1024).nullable(),
   addr: z.array(addr).max(1024).nullable().optional(),
   route4: z.array(route).max(4096).nullable().optional(),
   route6: z.array(route).max(4096).nullable().optional(),
   bonds: boundedRecord(boundedRecord(z.string().max(1024), 64, 'bond files'), 64, 'bonds').optional(),
+  ovs: ovsState.nullable().optional(),
 }) satisfies z.ZodType<KernelState, unknown>;
