@@ -15,7 +15,7 @@ const SERVER = '10.81.0.1';
 const CLIENT = '10.81.0.2';
 const POOL = ['10.81.1.0', '10.81.200.255'] as const; // 51,200 addresses in 10.81.0.0/16
 const RETURNING = 1000;
-const LADDER = [250, 500, 1000, 2000, 3000, 4000, 6000, 8000] as const;
+const LADDER = [250, 500, 1000, 2000, 4000, 8000] as const;
 const STEP_S = 3;
 /** Past this drop ratio a server is saturated: the ladder stops. */
 const SATURATED_DROP_PCT = 20;
