@@ -482,8 +482,12 @@ verify_ovs() {
   done
   facts ovsbond | while read -r _b _members; do
     _want=$(echo "$_members" | words_sorted)
-    # Members are enabled once they have carrier (and LACP, when on); give them the time links take.
-    _deadline=$(($(uptime_s) + 10))
+    _lacp=$(facts ovsportopt | awk -v b="$_b" '$1 == b && $2 == "lacp" { print $3 }')
+    # Members are enabled once they have carrier, and with LACP once the partner answers: give them
+    # the time links take (10 s), with LACP the server's reach time (the partner may still be booting).
+    _wait=10
+    case "$_lacp" in active | passive) _wait=$REACH ;; esac
+    _deadline=$(($(uptime_s) + _wait))
     while :; do
       timeout 5 ovs-appctl bond/show "$_b" > "$RUN/bond.$_b" 2>&1
       _got=$(sed -n 's/^\(member\|slave\) \([^:]*\): .*/\2/p' "$RUN/bond.$_b" | words_sorted)
@@ -494,7 +498,6 @@ verify_ovs() {
     check "ovs:bond:$_b:members" "$(is "$_got" "$_want")" "${_got:-none} (planned ${_want:-none})"
     _active=$(sed -n 's/^active \(member\|slave\) mac: .*(\(.*\))$/\2/p' "$RUN/bond.$_b" | head -n1)
     check "ovs:bond:$_b:enabled" "$( [ -n "$_on" ] && echo true || echo false)" "enabled: ${_on:-none}${_active:+; active $_active}"
-    _lacp=$(facts ovsportopt | awk -v b="$_b" '$1 == b && $2 == "lacp" { print $3 }')
     case "$_lacp" in active | passive) ;; *) continue ;; esac
     # LACP: the partner may answer a little later than carrier; advisory, like a silent peer.
     _deadline=$(($(uptime_s) + 15))

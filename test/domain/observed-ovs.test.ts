@@ -36,34 +36,9 @@ const byName = (list: InterfaceState[], name: string): InterfaceState => {
   return i;
 };
 
-// lacp/show of an LACP bond, in Open vSwitch 3.1's layout (ofproto/bond.c, lacp.c): a negotiated
-// active bond and a passive bond whose partner never answered.
-const LACP_SHOW = `---- bond0 ----
-  status: active negotiated
-  sys_id: 52:54:00:00:01:01
-  sys_priority: 65534
-  aggregation key: 1
-  lacp_time: fast
-
-member: eth0: current attached
-  port_id: 1
-  port_priority: 65535
-  may_enable: true
-
-  actor sys_id: 52:54:00:00:01:01
-  actor sys_priority: 65534
-  partner sys_id: 52:54:00:00:02:01
-  partner sys_priority: 65534
----- bond1 ----
-  status: passive
-  sys_id: 52:54:00:00:01:03
-  sys_priority: 65534
-  aggregation key: 2
-  lacp_time: slow
-
-member: eth2: defaulted detached
-  partner sys_id: 00:00:00:00:00:00
-`;
+// lacp/show and bond/show captured from test/image/ovs-lacp.test.ts (two blades, balance-tcp, LACP
+// active and fast): negotiated with the other blade as partner, and after the partner powered off.
+const captured = (name: string): string => readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'kernel', name), 'utf8');
 
 describe('Open vSwitch readback', () => {
   it('the report schema keeps the ovs part (OVSDB tables, bond/show)', () => {
@@ -84,10 +59,24 @@ describe('Open vSwitch readback', () => {
   });
 
   it('parses lacp/show: negotiated or not, the partner when one answered', () => {
-    expect(parseLacpShow(LACP_SHOW)).toEqual({
-      bond0: { status: 'active negotiated', negotiated: true, partner: '52:54:00:00:02:01' },
-      bond1: { status: 'passive', negotiated: false, partner: null },
+    expect(parseLacpShow(captured('ovs-lacp-show-negotiated.txt'))).toEqual({ bond0: { status: 'active negotiated', negotiated: true, partner: '2e:2a:02:19:e5:45' } });
+    expect(parseLacpShow(captured('ovs-lacp-show-partner-gone.txt'))).toEqual({ bond0: { status: 'active', negotiated: false, partner: null } });
+    expect(parseLacpShow('')).toEqual({});
+  });
+
+  it('parses bond/show of a balance-tcp LACP bond', () => {
+    expect(parseBondShow(captured('ovs-bond-show-balance-tcp.txt'))).toEqual({
+      bond0: { mode: 'balance-tcp', lacpStatus: 'negotiated', active: 'eth1', members: [{ name: 'eth1', enabled: true }, { name: 'eth2', enabled: true }] },
     });
+  });
+
+  it('an observed LACP bond carries its status and partner, which the diff never compares', () => {
+    const k = kernel();
+    if (!k.ovs) throw new Error('fixture without ovs');
+    k.ovs.lacpShow = captured('ovs-lacp-show-negotiated.txt');
+    const la = byName(observe(k).interfaces, 'ovsbr0').bridge?.port.find((p) => p.name === 'bond0')?.['link-aggregation'];
+    expect(la).toMatchObject({ 'lacp-status': 'active negotiated', 'lacp-partner': '2e:2a:02:19:e5:45' });
+    expect(diffState(planHost(ovsBlade()).state, observe(k))).toEqual([]);
   });
 
   it('observes the bridge with its bond and VLAN ports, the internal ports with their addresses, NICs under the bridge', () => {
