@@ -102,6 +102,48 @@ export function rackSummary(engine: EngineApi, timeline: BootTimeline | undefine
   };
 }
 
+interface CachedRack {
+  stamp: string;
+  summary: RackSummary;
+  etag: string;
+  computedAt: number;
+  costMs: number;
+}
+
+/** Per boot timeline (one per server) and filter: the last summary built and what it was built from. */
+const cache = new WeakMap<BootTimeline, Map<string, CachedRack>>();
+
+/**
+ * rackSummary for GET /rack, from a cache while the timeline's change stamp says nothing changed. A
+ * large rack that changes all the time (a boot storm) is summarised at most once per five times the
+ * cost of a summary, so consoles polling it cannot take more than a fifth of the server.
+ */
+export function cachedRackSummary(
+  engine: EngineApi,
+  timeline: BootTimeline | undefined,
+  filter: { cluster?: string; state?: HostState },
+  now: () => number = Date.now,
+): { summary: RackSummary; etag: string } {
+  const stamp = timeline?.changeStamp?.();
+  if (timeline === undefined || stamp === undefined) {
+    const summary = rackSummary(engine, timeline, filter);
+    return { summary, etag: etagOf(summary) };
+  }
+  let byFilter = cache.get(timeline);
+  if (!byFilter) cache.set(timeline, (byFilter = new Map()));
+  const key = `${filter.cluster ?? ''}\u0000${filter.state ?? ''}`;
+  const hit = byFilter.get(key);
+  const t = now();
+  if (hit && (hit.stamp === stamp || (hit.costMs > SLOW_SUMMARY_MS && t - hit.computedAt < hit.costMs * 5))) return hit;
+  const summary = rackSummary(engine, timeline, filter);
+  const entry: CachedRack = { stamp, summary, etag: etagOf(summary), computedAt: t, costMs: now() - t };
+  byFilter.set(key, entry);
+  return entry;
+}
+
+/** Below this a summary is always rebuilt on a change (small racks see every change at once). */
+const SLOW_SUMMARY_MS = 50;
+
 /** A strong ETag of the JSON the client would get. */
 export function etagOf(body: unknown): string {
   return `"${createHash('sha256').update(JSON.stringify(body)).digest('base64url').slice(0, 27)}"`;

@@ -36,7 +36,7 @@ import { TabulaError } from '../domain/errors.js';
 import { bootFileServiceOf } from '../boot/dhcp/boot-files.js';
 import { type HookOwnerRef, hookServiceOf } from '../store/hook-store.js';
 import { type PinTargetRef, templateServiceOf } from '../templates/service.js';
-import { etagOf, noneMatch, rackSummary } from './rack.js';
+import { cachedRackSummary, noneMatch } from './rack.js';
 
 export const API_PREFIX = '/api/v1';
 export const HTTP_METHODS = ['get', 'post', 'patch', 'delete'] as const;
@@ -489,8 +489,7 @@ export const routes: readonly Route[] = [
       const filter: { cluster?: string; state?: (typeof query)['state'] } = {};
       if (query.cluster !== undefined) filter.cluster = query.cluster;
       if (query.state !== undefined) filter.state = query.state;
-      const summary = rackSummary(engine, bootTimeline, filter);
-      const etag = etagOf(summary);
+      const { summary, etag } = cachedRackSummary(engine, bootTimeline, filter);
       const headers = { ETag: etag, 'Cache-Control': 'no-cache' };
       return noneMatch(header('if-none-match'), etag) ? new Reply(304, null, undefined, headers) : new Reply(200, summary, undefined, headers);
     },

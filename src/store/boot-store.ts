@@ -52,6 +52,11 @@ export interface BootRecord {
 export interface BootTimeline {
   /** The host's newest `limit` boots, newest first. */
   listBoots(hostId: number, limit: number): BootRecord[];
+  /**
+   * Changes whenever a host, a boot, a boot event or a report changes: a summary built from them
+   * is still current while this stays the same (GET /rack answers from its cache then).
+   */
+  changeStamp?(): string;
 }
 
 export interface BootStarted {
@@ -292,6 +297,13 @@ export class SqliteBootStore implements BootEventSink, BootTimeline {
   /** Deletes unattached events older than the retention; returns how many. */
   pruneUnattached(nowMs = this.now()): number {
     return this.stmt('DELETE FROM boot_events WHERE boot_id IS NULL AND at < ?').run(this.iso(nowMs - UNATTACHED_RETENTION_MS)).changes;
+  }
+
+  changeStamp(): string {
+    // total_changes(): every row this connection (the server's only one) ever wrote; data_version:
+    // commits by other connections (a CLI next to the server). O(1), and never stale.
+    const { t } = this.stmt('SELECT total_changes() AS t').get() as { t: number };
+    return `${t}/${String(this.db.pragma('data_version', { simple: true }))}`;
   }
 
   /** The stages of one boot, in time order. */

@@ -3,6 +3,9 @@
 // the real boot chain on the same server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BootHarness, bootHost, errorCode, hyp, mac, send, startBootHarness } from '../boot/http/helpers.js';
+import { cachedRackSummary } from '../../src/api/rack.js';
+import { openEngine } from '../../src/engine/index.js';
+import { SqliteBootStore } from '../../src/store/boot-store.js';
 
 interface Row {
   name: string;
@@ -119,5 +122,30 @@ describe('GET /api/v1/rack', () => {
     expect(errorCode(bad)).toBe('INVALID_REQUEST');
     const badState = await rack({}, '?state=flying');
     expect(badState.status).toBe(400);
+  });
+});
+
+describe('GET /rack from its cache', () => {
+  it('rebuilds the summary only when the timeline says something changed', () => {
+    const o = openEngine({ dbPath: ':memory:' });
+    try {
+      const store = new SqliteBootStore(o.repo, {});
+      let builds = 0;
+      const counting = Object.create(o.engine) as typeof o.engine;
+      counting.listHosts = (...a) => (builds++, o.engine.listHosts(...a));
+      const first = cachedRackSummary(counting, store, {});
+      expect(cachedRackSummary(counting, store, {}).etag).toBe(first.etag);
+      expect(builds).toBe(1);
+      o.engine.reportInventory(null, { bootMac: '52:54:00:aa:bb:01', nics: [{ mac: '52:54:00:aa:bb:01', name: 'eth0', driver: null, speed: null, carrier: true, pciAddress: null }] });
+      const second = cachedRackSummary(counting, store, {});
+      expect(builds).toBe(2);
+      expect(second.summary.hosts).toHaveLength(first.summary.hosts.length + 1);
+      expect(second.etag).not.toBe(first.etag);
+      // Another filter is another entry.
+      cachedRackSummary(counting, store, { state: 'maintenance' });
+      expect(builds).toBe(3);
+    } finally {
+      o.close();
+    }
   });
 });
