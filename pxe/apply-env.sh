@@ -28,6 +28,11 @@ tabula_ovs_start() {
   ovsdb-server "$OVS_DBDIR/conf.db" --remote="punix:$OVS_RUNDIR/db.sock" --pidfile --detach --no-chdir \
     -vconsole:err --log-file="$OVS_LOGDIR/ovsdb-server.log" || { echo "tabula_ovs_start: ovsdb-server did not start" >&2; return 1; }
   ovs-vsctl --timeout=10 --no-wait init || return 1
+  # Open vSwitch 3.1 (Debian 12) counts 0 CPUs while the monotonic clock is under 10 s (count_cpu_cores
+  # refreshes only every 10 s, from 0): an ovs-vswitchd started that early sets up its kernel upcalls
+  # with no handler thread and never forwards a packet (datapath 'missed' grows, no flow, empty fdb).
+  # A fast boot reaches this point at about 6 s: wait until 11 s of uptime (at most those few seconds).
+  while [ "$(cut -d. -f1 /proc/uptime)" -lt 11 ]; do sleep 0.25; done
   ovs-vswitchd "unix:$OVS_RUNDIR/db.sock" --pidfile --detach --no-chdir \
     -vconsole:err --log-file="$OVS_LOGDIR/ovs-vswitchd.log" || { echo "tabula_ovs_start: ovs-vswitchd did not start" >&2; return 1; }
   echo "tabula: Open vSwitch started (fresh database $OVS_DBDIR/conf.db)"
