@@ -25,11 +25,6 @@ export interface LoggerOptions {
   name?: string;
   /** Default 'stdout'. */
   destination?: 'stdout' | 'stderr';
-  /**
-   * Write asynchronously, coalescing the lines that pile up while a write is in flight (flushed on
-   * exit). For servers: under a boot storm one synchronous write per line cost 9 % of the CPU.
-   */
-  buffered?: boolean;
   /** Write here instead of a standard stream (tests, embedding); takes precedence over destination. */
   stream?: DestinationStream;
 }
@@ -37,11 +32,11 @@ export interface LoggerOptions {
 /**
  * A pino logger writing one JSON object per line: `level` as a label ("info"), ISO `time`, `name`,
  * `pid`, `hostname`, `msg` and the structured fields given at the call site.
- * Writes are synchronous by default so that nothing is lost when a short-lived command exits.
+ * Writes are synchronous so that nothing is lost when a short-lived command exits.
  */
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = parseLogLevel(opts.level ?? 'info');
-  const stream = opts.stream ?? pino.destination({ dest: opts.destination === 'stderr' ? 2 : 1, sync: opts.buffered !== true });
+  const stream = opts.stream ?? pino.destination({ dest: opts.destination === 'stderr' ? 2 : 1, sync: true });
   return pino(
     {
       name: opts.name ?? 'tabula',

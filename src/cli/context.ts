@@ -64,8 +64,7 @@ export class Session {
     return this.opts.env ?? process.env;
   }
 
-  /** `buffered`: for long-running servers (see createLogger); short commands write synchronously. */
-  logger(globals: GlobalOptions, defaults: { level: string; destination: 'stdout' | 'stderr'; buffered?: boolean }): Logger {
+  logger(globals: GlobalOptions, defaults: { level: string; destination: 'stdout' | 'stderr' }): Logger {
     if (!this.log) {
       const fromEnv = this.env['TABULA_LOG_LEVEL'];
       let level = globals.logLevel ?? defaults.level;
@@ -80,7 +79,6 @@ export class Session {
         level,
         name: 'tabula',
         destination: defaults.destination,
-        ...(defaults.buffered ? { buffered: true } : {}),
         ...(this.opts.logStream ? { stream: this.opts.logStream } : {}),
       });
     }

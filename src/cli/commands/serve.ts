@@ -240,7 +240,7 @@ async function serve(ctx: Ctx, options: ServeOptions): Promise<void> {
   }
   const bootDir = options.bootDir !== undefined ? existingDirectory('--boot-dir', path.resolve(options.bootDir)) : tftpRoot;
 
-  const logger = ctx.session.logger(ctx.globals, { level: 'info', destination: 'stdout', buffered: true });
+  const logger = ctx.session.logger(ctx.globals, { level: 'info', destination: 'stdout' });
 
   let sockets: InheritedSockets | null = null;
   if (dhcp) {
