@@ -209,7 +209,14 @@ export function planHost(cfg: HostConfig): HostPlan {
     if (d.networks.length > 0) d.state.description = `tabula: ${d.networks.sort(cmp).join(', ')}`;
   }
 
-  // Default routes: validation allows one gateway per family.
+  const routes = defaultRoutes(sortedEffective, t, placements);
+
+  const interfaces = [ethernet, bonds, vlans, bridges].flatMap((m) => [...m.values()].map((d) => ordered(d.state)).sort(byName));
+  return assemblePlan(cfg, t, interfaces, routes, placements, undefined);
+}
+
+/** Default routes of the placed static attachments (validation allows one gateway per family). */
+function defaultRoutes(sortedEffective: Topology['effective'], t: Topology, placements: Record<string, NetworkPlacement>): RouteState[] {
   const routes: RouteState[] = [];
   for (const e of sortedEffective) {
     const place = placements[e.network.name];
@@ -221,9 +228,7 @@ export function planHost(cfg: HostConfig): HostPlan {
       routes.push({ destination: '::/0', 'next-hop-address': canonicalIpv6(v6.gateway) ?? v6.gateway, 'next-hop-interface': place.interface });
     }
   }
-
-  const interfaces = [ethernet, bonds, vlans, bridges].flatMap((m) => [...m.values()].map((d) => ordered(d.state)).sort(byName));
-  return assemblePlan(cfg, t, interfaces, routes, placements, undefined);
+  return routes;
 }
 
 /** The plan around its interfaces and routes: the same envelope and ordering for both switch types. */
@@ -399,18 +404,8 @@ function planOvsHost(cfg: HostConfig): HostPlan {
     bridges.push(br);
   }
 
-  const routes: RouteState[] = [];
   const sortedEffective = [...t.effective].sort((a, b) => cmp(a.network.name, b.network.name) || cmp(t.describe(a.attachment.iface), t.describe(b.attachment.iface)));
-  for (const e of sortedEffective) {
-    const place = placements[e.network.name];
-    if (!place || !t.present(e.attachment.iface)) continue;
-    const v4 = e.attachment.ipv4;
-    if (v4.method === 'static' && v4.gateway) routes.push({ destination: '0.0.0.0/0', 'next-hop-address': v4.gateway, 'next-hop-interface': place.interface });
-    const v6 = e.attachment.ipv6;
-    if (v6.method === 'static' && v6.gateway) {
-      routes.push({ destination: '::/0', 'next-hop-address': canonicalIpv6(v6.gateway) ?? v6.gateway, 'next-hop-interface': place.interface });
-    }
-  }
+  const routes = defaultRoutes(sortedEffective, t, placements);
   return assemblePlan(cfg, t, [...ethernet, ...bridges.sort(byName), ...internals.sort(byName)].map(ordered), routes, placements, 'ovs');
 }
 
