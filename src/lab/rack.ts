@@ -24,6 +24,7 @@ import {
   SERVER_IP,
   SERVER_IP6,
   SERVER_PREFIX,
+  type SwitchType,
   bladeSpecs,
   checkLabName,
   checkShape,
@@ -37,6 +38,8 @@ export interface LabOptions {
   blades: number;
   nics: number;
   firmware: FirmwareChoice;
+  /** The demo cluster's switch type; default linux. */
+  switchType?: SwitchType;
   /** The built CLI (dist/cli/main.js) that runs `tabula serve`; its lab/forward.js is used too. */
   cliMain: string;
   /** TFTP root and boot directory (pxe/build). */
@@ -69,6 +72,8 @@ export interface LabState {
   createdAt: string;
   nics: number;
   firmware: FirmwareChoice;
+  /** The demo cluster's switch type (absent in state files of older labs: linux). */
+  switchType: SwitchType;
   cliMain: string;
   db: string;
   serverLog: string;
@@ -130,7 +135,9 @@ export function saveState(s: LabState): void {
 export function loadState(runRoot: string, name: string): LabState {
   const file = stateFile(path.join(runRoot, name));
   if (!existsSync(file)) throw labError(`no lab '${name}' (no ${file}; tabula lab list shows the running ones)`, 'LAB_INVALID');
-  return JSON.parse(readFileSync(file, 'utf8')) as LabState;
+  const s = JSON.parse(readFileSync(file, 'utf8')) as Omit<LabState, 'switchType'> & { switchType?: SwitchType };
+  // Labs started before --switch existed are linux racks.
+  return { ...s, switchType: s.switchType ?? 'linux' };
 }
 
 export function listLabs(runRoot: string): string[] {
@@ -215,7 +222,8 @@ function uniqueName(): string {
  */
 export async function createLab(opts: LabOptions): Promise<LabState> {
   const say = opts.say ?? ((): void => undefined);
-  checkShape({ blades: opts.blades, nics: opts.nics, firmware: opts.firmware });
+  const switchType = opts.switchType ?? 'linux';
+  checkShape({ blades: opts.blades, nics: opts.nics, firmware: opts.firmware, switchType });
   const name = checkLabName(opts.name ?? uniqueName());
   const ns = namespaceOf(name);
   if (namespaces().includes(ns)) throw labError(`namespace ${ns} exists already: lab '${name}' is running (tabula lab down ${name})`);
@@ -232,6 +240,7 @@ export async function createLab(opts: LabOptions): Promise<LabState> {
     createdAt: new Date().toISOString(),
     nics: opts.nics,
     firmware: opts.firmware,
+    switchType,
     cliMain: opts.cliMain,
     db: path.join(dir, 'tabula.db'),
     serverLog: path.join(dir, 'server.log'),
@@ -287,12 +296,12 @@ export async function createLab(opts: LabOptions): Promise<LabState> {
     // A fresh database with the demo cluster.
     const opened = openEngine({ dbPath: s.db });
     try {
-      s.token = seedDemo(opened.engine, s.blades).token;
+      s.token = seedDemo(opened.engine, s.blades, switchType).token;
     } finally {
       opened.close();
     }
     saveState(s);
-    say(`database ${s.db}: cluster rack1 with ${s.blades.length} blades seeded`);
+    say(`database ${s.db}: cluster rack1 (switch ${switchType}) with ${s.blades.length} blades seeded`);
 
     const env = { ...process.env };
     delete env['TABULA_DHCP_FDS'];

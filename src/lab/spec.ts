@@ -5,6 +5,9 @@
 // within it; the namespace name carries the lab's unique name.
 
 import { TabulaError } from '../domain/errors.js';
+import { SWITCH_TYPES, type SwitchType } from '../domain/model.js';
+
+export type { SwitchType };
 
 export type Firmware = 'bios' | 'uefi';
 export type FirmwareChoice = Firmware | 'mixed';
@@ -31,6 +34,8 @@ export interface LabShape {
   blades: number;
   nics: number;
   firmware: FirmwareChoice;
+  /** How the demo cluster's blades build their network (default linux: kernel bonds, VLANs, bridges). */
+  switchType?: SwitchType;
 }
 
 export interface BladeSpec {
@@ -65,7 +70,14 @@ export function checkShape(s: LabShape): LabShape {
   if (!Number.isInteger(s.blades) || s.blades < 1 || s.blades > MAX_BLADES) throw labError(`--blades ${s.blades} must be a whole number from 1 to ${MAX_BLADES}`, 'LAB_INVALID');
   if (!Number.isInteger(s.nics) || s.nics < 1 || s.nics > MAX_NICS) throw labError(`--nics ${s.nics} must be a whole number from 1 to ${MAX_NICS}`, 'LAB_INVALID');
   if (!['bios', 'uefi', 'mixed'].includes(s.firmware)) throw labError(`--firmware '${String(s.firmware)}' must be bios, uefi or mixed`, 'LAB_INVALID');
+  if (s.switchType !== undefined) checkSwitchType(s.switchType);
   return s;
+}
+
+/** The lab's --switch value: the demo cluster's switch type. */
+export function checkSwitchType(value: string): SwitchType {
+  if (!(SWITCH_TYPES as readonly string[]).includes(value)) throw labError(`--switch '${value}' must be ${SWITCH_TYPES.join(' or ')}`, 'LAB_INVALID');
+  return value as SwitchType;
 }
 
 const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
@@ -104,9 +116,9 @@ export function bladeSpecs(shape: LabShape): BladeSpec[] {
 
 export interface BondPlan {
   name: string;
-  mode: 'active-backup' | 'balance-xor';
+  mode: 'active-backup' | 'balance-xor' | 'balance-slb';
   members: string[];
-  options: { miimon: number };
+  options: { miimon: number; primary?: string };
 }
 
 export interface AttachPlan {
@@ -126,19 +138,27 @@ export interface BladeConfig {
 /**
  * The demo network of one blade: management (untagged, bridged, MTU 9000) on an active-backup bond of
  * the first two NICs, storage (VLAN 200) and the bridged VM network (VLAN 100) on the same bond, or
- * on a balance-xor bond of NICs 3-4 when the blade has four.
+ * on a second bond of NICs 3-4 when the blade has four.
+ *
+ * On an ovs switch the same layout becomes Open vSwitch bonds that work behind the lab's plain Linux
+ * bridge: bond0 names eth0 as primary (both members sit on one bridge, which keeps sending the server's
+ * answers to the port it learnt while the blade provisioned on eth0; OVS drops them on a backup member),
+ * and bond1 is balance-slb, OVS's switch-independent balancing (balance-xor is not an OVS mode, and
+ * balance-tcp needs LACP, whose frames the Linux bridge drops).
  */
-export function bladeConfig(blade: BladeSpec, all: readonly BladeSpec[]): BladeConfig {
+export function bladeConfig(blade: BladeSpec, all: readonly BladeSpec[], switchType: SwitchType = 'linux'): BladeConfig {
+  const ovs = switchType === 'ovs';
   const bonds: BondPlan[] = [];
   let mgmtIf = blade.nicNames[0] as string;
   let dataIf = mgmtIf;
   if (blade.nicNames.length >= 2) {
-    bonds.push({ name: 'bond0', mode: 'active-backup', members: blade.nicNames.slice(0, 2), options: { miimon: 100 } });
+    const members = blade.nicNames.slice(0, 2);
+    bonds.push({ name: 'bond0', mode: 'active-backup', members, options: { miimon: 100, ...(ovs ? { primary: members[0] as string } : {}) } });
     mgmtIf = 'bond0';
     dataIf = 'bond0';
   }
   if (blade.nicNames.length >= 4) {
-    bonds.push({ name: 'bond1', mode: 'balance-xor', members: blade.nicNames.slice(2, 4), options: { miimon: 100 } });
+    bonds.push({ name: 'bond1', mode: ovs ? 'balance-slb' : 'balance-xor', members: blade.nicNames.slice(2, 4), options: { miimon: 100 } });
     dataIf = 'bond1';
   }
   const attachments: AttachPlan[] = [

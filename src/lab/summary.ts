@@ -1,5 +1,6 @@
 // Human and JSON renderings of the lab's outcome. Pure: BladeResult in, text or plain objects out.
-import type { InterfaceState } from '../domain/plan-types.js';
+import type { ObservedOvsBond } from '../domain/observed.js';
+import type { BridgePortState, InterfaceState } from '../domain/plan-types.js';
 import type { BladeResult } from './watch.js';
 
 export interface BladeJson {
@@ -7,6 +8,7 @@ export interface BladeJson {
   host: string;
   mac: string;
   firmware: string;
+  switchType: string;
   verified: boolean;
   rolledBack: boolean;
   outcome: string;
@@ -25,6 +27,7 @@ export function bladeJson(r: BladeResult): BladeJson {
     host: r.host,
     mac: r.mac,
     firmware: r.firmware,
+    switchType: r.switchType,
     verified: r.verified,
     rolledBack: r.rolledBack,
     outcome: r.outcome,
@@ -45,7 +48,29 @@ function addresses(i: InterfaceState): string {
   return list.join(' ');
 }
 
-function describe(i: InterfaceState): string {
+/** A port's VLAN as OVS sets it: `vlan 100`, `untagged`, `trunk 300,301`, `vlan 400 native, trunk 401`. */
+function portVlan(p: BridgePortState): string {
+  const v = p.vlan;
+  if (!v) return 'untagged';
+  const trunks = (v['trunk-tags'] ?? []).map((t) => t.id).join(',');
+  if (v.mode === 'access') return v.tag ? `vlan ${v.tag}` : 'untagged';
+  return [v.tag !== undefined ? `vlan ${v.tag}${v['enable-native'] ? ' native' : ''}` : '', trunks ? `trunk ${trunks}` : ''].filter(Boolean).join(', ');
+}
+
+/** An Open vSwitch bond port as read back: mode, LACP, primary, members and which of them OVS enabled. */
+function ovsBond(la: ObservedOvsBond): string {
+  const oc = la['ovs-db']?.other_config ?? {};
+  const opts = [`lacp=${la.lacp}`, ...(oc['bond-primary'] ? [`primary=${oc['bond-primary']}`] : []), ...(oc['bond-miimon-interval'] ? [`miimon=${oc['bond-miimon-interval']}`] : [])];
+  const enabled = la['members-enabled'] ? ` enabled ${la['members-enabled'].join(',') || 'none'}` : '';
+  return `ovs bond ${la.mode} ${opts.join(' ')} ports ${la.port.map((p) => p.name).join(',')}${enabled}`;
+}
+
+function describe(i: InterfaceState, all: readonly InterfaceState[]): string {
+  if (i.type === 'ovs-bridge' && i.bridge) return `ovs bridge ports ${i.bridge.port.map((p) => p.name).join(',') || '-'}`;
+  if (i.type === 'ovs-interface') {
+    const port = all.find((b) => b.name === i.controller)?.bridge?.port.find((p) => p.name === i.name);
+    return `ovs internal port on ${i.controller ?? '?'}${port ? `, ${portVlan(port)}` : ''}`;
+  }
   if (i.type === 'bond' && i['link-aggregation']) {
     const la = i['link-aggregation'];
     // The kernel reports every bond option; show the ones that matter for the mode (and set timers).
@@ -80,12 +105,15 @@ export function summaryText(results: readonly BladeResult[], source: (r: BladeRe
             ? `FAILED${r.failedChecks.length ? ` (failed: ${r.failedChecks.join(', ')})` : ''}${r.detail ? `: ${r.detail}` : ''}`
             : 'TIMED OUT';
     const checks = r.report ? `, ${r.report.checks.filter((c) => c.ok).length}/${r.report.checks.length} checks ok` : '';
-    lines.push(`${r.name}  ${r.firmware}  ${r.mac}  ${head}  (generation ${r.generation ?? '-'}${checks}; ${source(r)})`);
+    lines.push(`${r.name}  ${r.firmware}  ${r.switchType}  ${r.mac}  ${head}  (generation ${r.generation ?? '-'}${checks}; ${source(r)})`);
     const rows = r.interfaces.filter((i) => i.state === 'up' || i.type !== 'ethernet');
-    const w = Math.max(4, ...rows.map((i) => i.name.length));
+    // Open vSwitch bonds are bridge ports, not kernel devices: one line each after the devices.
+    const bonds = rows.flatMap((i) => (i.type === 'ovs-bridge' ? (i.bridge?.port ?? []) : [])).filter((p) => p['link-aggregation']);
+    const w = Math.max(4, ...rows.map((i) => i.name.length), ...bonds.map((p) => p.name.length));
     for (const i of rows) {
-      lines.push(`  ${i.name.padEnd(w)}  mtu ${String(i.mtu).padEnd(5)} ${describe(i).padEnd(46)} ${addresses(i)}`.trimEnd());
+      lines.push(`  ${i.name.padEnd(w)}  mtu ${String(i.mtu).padEnd(5)} ${describe(i, rows).padEnd(46)} ${addresses(i)}`.trimEnd());
     }
+    for (const p of bonds) lines.push(`  ${p.name.padEnd(w)}  ${'-'.padEnd(9)} ${ovsBond(p['link-aggregation'] as ObservedOvsBond)}`);
     const failed = r.report?.checks.filter((c) => !c.ok) ?? [];
     for (const c of failed) lines.push(`  ! ${c.name}${c.advisory ? ' (advisory)' : ''}: ${c.detail ?? 'failed'}`);
     lines.push('');

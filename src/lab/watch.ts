@@ -2,6 +2,7 @@
 // rolled back or failed, then collects what each blade reported (GET /api/v1/hosts/{host}/report when
 // the server has it, else the report event of the timeline).
 import type { InterfaceState } from '../domain/plan-types.js';
+import type { SwitchType } from './spec.js';
 import { type BladeRecord, type LabState, alive, api } from './rack.js';
 
 /** Progress stages shown per blade, in boot order. */
@@ -57,6 +58,8 @@ export interface BladeResult {
   host: string;
   mac: string;
   firmware: string;
+  /** The lab's switch type: how the blade was asked to build its network. */
+  switchType: SwitchType;
   outcome: Outcome;
   verified: boolean;
   rolledBack: boolean;
@@ -159,6 +162,7 @@ async function observe(s: LabState, t: WatchTarget, prev: BladeResult | undefine
     host,
     mac: b.macs[0] as string,
     firmware: b.firmware,
+    switchType: s.switchType,
     outcome: 'timeout',
     verified: false,
     rolledBack: false,

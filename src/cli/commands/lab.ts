@@ -6,7 +6,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { TabulaError } from '../../domain/errors.js';
 import type { HostPlan } from '../../domain/plan-types.js';
 import { type LabState, apiOk, createLab, defaultRunRoot, destroyLab, listLabs, loadState, startBlade } from '../../lab/rack.js';
-import { OVMF_CODE, OVMF_VARS, type FirmwareChoice, checkLabName, labError } from '../../lab/spec.js';
+import { OVMF_CODE, OVMF_VARS, type FirmwareChoice, checkLabName, checkSwitchType, labError } from '../../lab/spec.js';
 import { bladeJson, summaryText } from '../../lab/summary.js';
 import { type BladeResult, watchBlades } from '../../lab/watch.js';
 import { findPackageRoot } from '../../store/migrate.js';
@@ -16,6 +16,8 @@ interface UpOptions {
   blades: number;
   firmware: FirmwareChoice;
   nics: number;
+  /** Checked in the action (checkSwitchType): a bad value is LAB_INVALID, like a bad lab name. */
+  switch: string;
   timeout: number;
   once?: boolean;
   name?: string;
@@ -82,6 +84,7 @@ function howTo(s: LabState): string {
 }
 
 async function up(ctx: Ctx, o: UpOptions): Promise<void> {
+  const switchType = checkSwitchType(o.switch);
   const why = labUnavailable(o.firmware);
   if (why) throw labFailure(why);
   const tftpRoot = path.join(findPackageRoot(), 'pxe', 'build');
@@ -104,9 +107,9 @@ async function up(ctx: Ctx, o: UpOptions): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    state = await createLab({ runRoot: defaultRunRoot(ctx.session.env), blades: o.blades, nics: o.nics, firmware: o.firmware, cliMain: cliMain(), tftpRoot, ...(o.name ? { name: o.name } : {}), say });
+    state = await createLab({ runRoot: defaultRunRoot(ctx.session.env), blades: o.blades, nics: o.nics, firmware: o.firmware, switchType, cliMain: cliMain(), tftpRoot, ...(o.name ? { name: o.name } : {}), say });
     const s = state;
-    say(`lab '${s.name}' ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; booting ${s.blades.length} blade(s): ${s.blades.map((b) => `${b.name} (${b.firmware}, ${b.macs.length} NICs)`).join(', ')}`);
+    say(`lab '${s.name}' (switch ${s.switchType}) ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; booting ${s.blades.length} blade(s): ${s.blades.map((b) => `${b.name} (${b.firmware}, ${b.macs.length} NICs)`).join(', ')}`);
     for (const b of s.blades) startBlade(s, b.name);
     const results = await watchBlades(
       s,
@@ -160,7 +163,7 @@ function list(ctx: Ctx): void {
   const root = defaultRunRoot(ctx.session.env);
   const labs = listLabs(root).map((n) => loadState(root, n));
   ctx.print(
-    labs.map((l) => ({ name: l.name, namespace: l.namespace, createdAt: l.createdAt, blades: l.blades.map((b) => b.name), dir: l.dir })),
+    labs.map((l) => ({ name: l.name, namespace: l.namespace, switchType: l.switchType, createdAt: l.createdAt, blades: l.blades.map((b) => b.name), dir: l.dir })),
     () =>
       labs.length === 0
         ? 'no lab is running\n'
@@ -168,6 +171,7 @@ function list(ctx: Ctx): void {
             [
               { header: 'NAME', value: (l: LabState) => l.name },
               { header: 'NAMESPACE', value: (l: LabState) => l.namespace },
+              { header: 'SWITCH', value: (l: LabState) => l.switchType },
               { header: 'BLADES', value: (l: LabState) => l.blades.length },
               { header: 'CREATED', value: (l: LabState) => l.createdAt },
             ],
@@ -183,7 +187,8 @@ export function registerLab(program: Command, session: Session): void {
     .description('build a rack, seed the demo cluster, boot the blades and wait until each is verified, failed or --timeout passed')
     .addOption(new Option('--blades <n>', 'number of blades').default(3).argParser(whole('--blades', 1, 32)))
     .addOption(new Option('--firmware <fw>', 'bios, uefi, or mixed (every third blade UEFI)').default('mixed').choices(['bios', 'uefi', 'mixed']))
-    .addOption(new Option('--nics <k>', 'NICs per blade (4: a second, balance-xor bond)').default(2).argParser(whole('--nics', 1, 8)))
+    .addOption(new Option('--nics <k>', 'NICs per blade (4: a second bond, balance-xor on linux, balance-slb on ovs)').default(2).argParser(whole('--nics', 1, 8)))
+    .addOption(new Option('--switch <type>', "the demo cluster's switch type: linux (kernel bonds, VLANs, bridges) or ovs (Open vSwitch)").default('linux'))
     .addOption(new Option('--timeout <seconds>', 'give up waiting after this long').default(600).argParser(whole('--timeout', 10, 7200)))
     .option('--once', 'tear the rack down after the summary (exit 0 only when every blade verified)')
     .option('--name <name>', 'lab name (default: a unique one)')
