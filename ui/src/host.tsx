@@ -8,8 +8,9 @@ import { type FieldErrors, fieldErrors } from './fields';
 import { Field, FieldError } from './forms';
 import { POLL_MS, SyncBadge } from './rack';
 import { BootChart } from './timeline';
-import { Topology, graphFromPlan, graphFromStored } from './topology';
-import type { AttachmentView, BondView, BootRecord, HostPlan, HostReport, HostView, Nic } from './types';
+import { graphFromPlan, graphFromStored } from './graph';
+import { Topology } from './topology';
+import type { AttachmentView, BondView, BootRecord, Cluster, HostPlan, HostReport, HostView, Nic, SwitchType } from './types';
 
 interface HostData {
   host: HostView;
@@ -22,6 +23,8 @@ interface HostData {
   report: HostReport | null;
   boots: BootRecord[];
   bootsError: string | null;
+  /** The host's cluster's: how its plan is built (Linux bonds and bridges, or Open vSwitch). */
+  switchType: SwitchType;
 }
 
 async function orNull<T>(p: Promise<T>, onError?: (e: unknown) => void): Promise<T | null> {
@@ -38,7 +41,7 @@ async function loadHost(ref: string): Promise<HostData> {
   const h = enc(ref);
   let planError: string | null = null;
   let bootsError: string | null = null;
-  const [host, nics, bonds, attachments, plan, planYaml, report, boots] = await Promise.all([
+  const [host, nics, bonds, attachments, plan, planYaml, report, boots, clusters] = await Promise.all([
     api<HostView>('GET', `/hosts/${h}`),
     api<Nic[]>('GET', `/hosts/${h}/nics`),
     api<BondView[]>('GET', `/hosts/${h}/bonds`),
@@ -47,16 +50,27 @@ async function loadHost(ref: string): Promise<HostData> {
     orNull(apiText(`/hosts/${h}/plan?format=yaml`)),
     orNull(api<HostReport>('GET', `/hosts/${h}/report`)),
     orNull(api<BootRecord[]>('GET', `/hosts/${h}/boots?limit=5`), (e) => (bootsError = describe(e))),
+    orNull(api<Cluster[]>('GET', '/clusters')),
   ]);
-  return { host, nics, bonds, attachments, plan, planYaml, planError, report, boots: boots ?? [], bootsError };
+  // The cluster says it even without a valid plan; an ovs plan says it too.
+  const switchType: SwitchType = clusters?.find((c) => c.name === host.cluster)?.switchType ?? (plan?.switchType === 'ovs' ? 'ovs' : 'linux');
+  return { host, nics, bonds, attachments, plan, planYaml, planError, report, boots: boots ?? [], bootsError, switchType };
 }
 
-const BOND_MODES = ['active-backup', 'balance-rr', 'balance-xor', 'broadcast', '802.3ad', 'balance-tlb', 'balance-alb'];
+const SWITCH_NAMES: Record<SwitchType, string> = { linux: 'Linux bridge', ovs: 'Open vSwitch' };
+const BOND_MODES: Record<SwitchType, string[]> = {
+  linux: ['active-backup', 'balance-rr', 'balance-xor', 'broadcast', '802.3ad', 'balance-tlb', 'balance-alb'],
+  ovs: ['active-backup', 'balance-slb', 'balance-tcp', '802.3ad'],
+};
+const LACP_MODES = ['off', 'passive', 'active'];
 
-function BondForm(props: { host: string; nics: Nic[]; bond: BondView | null; onDone(): void }) {
+function BondForm(props: { host: string; nics: Nic[]; bond: BondView | null; switchType: SwitchType; onDone(): void }) {
   const editing = props.bond;
+  const ovs = props.switchType === 'ovs';
   const [name, setName] = useState(editing?.name ?? '');
   const [mode, setMode] = useState(editing?.mode ?? 'active-backup');
+  // Open vSwitch bonds say whether they run LACP (a Linux 802.3ad bond always does).
+  const [lacp, setLacp] = useState(typeof editing?.options.lacp === 'string' ? editing.options.lacp : 'off');
   const [members, setMembers] = useState<string[]>(editing ? editing.members.map((m) => m.name ?? m.mac) : []);
   const [miimon, setMiimon] = useState(editing?.options.miimon !== undefined ? String(editing.options.miimon) : '100');
   const [errors, setErrors] = useState<FieldErrors>({});
@@ -66,7 +80,12 @@ function BondForm(props: { host: string; nics: Nic[]; bond: BondView | null; onD
     e.preventDefault();
     setBusy(true);
     setErrors({});
-    const options = miimon.trim() === '' ? {} : { miimon: Number(miimon) };
+    const options: Record<string, unknown> = miimon.trim() === '' ? {} : { miimon: Number(miimon) };
+    if (ovs) {
+      // Keep what the form does not show (lacp_rate, updelay) on an edit.
+      const { miimon: _old, ...kept } = editing?.options ?? {};
+      Object.assign(options, kept, { lacp });
+    }
     try {
       if (editing) await api('PATCH', `/hosts/${enc(props.host)}/bonds/${enc(editing.name)}`, { body: { ...(name !== editing.name ? { name } : {}), mode, members, options } });
       else await api('POST', `/hosts/${enc(props.host)}/bonds`, { body: { ...(name.trim() ? { name: name.trim() } : {}), mode, members, options } });
@@ -86,11 +105,20 @@ function BondForm(props: { host: string; nics: Nic[]; bond: BondView | null; onD
       </Field>
       <Field label="mode" field="mode" errors={errors}>
         <select name="mode" value={mode} onChange={(e) => setMode(e.currentTarget.value)}>
-          {BOND_MODES.map((m) => (
+          {BOND_MODES[props.switchType].map((m) => (
             <option value={m}>{m}</option>
           ))}
         </select>
       </Field>
+      {ovs && (
+        <Field label="LACP" field="lacp" errors={errors}>
+          <select name="lacp" value={lacp} onChange={(e) => setLacp(e.currentTarget.value)}>
+            {LACP_MODES.map((m) => (
+              <option value={m}>{m}</option>
+            ))}
+          </select>
+        </Field>
+      )}
       <Field label="members" field="members" errors={errors}>
         <span class="checks">
           {props.nics.map((n) => (
@@ -157,7 +185,7 @@ export function HostPage(props: { host: string }) {
   if (error && !data) return <p class="error">{error}</p>;
   if (!data) return <p class="muted">loading…</p>;
   const { host, nics, bonds, attachments, plan, planYaml, planError, report, boots } = data;
-  const graph = plan ? graphFromPlan(plan, nics) : graphFromStored(nics, bonds, attachments);
+  const graph = plan ? graphFromPlan(plan, nics) : graphFromStored(nics, bonds, attachments, data.switchType);
   const deleteBond = async (b: BondView): Promise<void> => {
     setBondError(null);
     try {
@@ -173,6 +201,9 @@ export function HostPage(props: { host: string }) {
       <header class="row">
         <h1 data-testid="host-name">{host.name}</h1>
         <SyncBadge host={host} />
+        <span class={`badge switch ${data.switchType}`} data-testid="switch-type" title={`switch type of cluster ${host.cluster}`}>
+          {SWITCH_NAMES[data.switchType]}
+        </span>
         <span class="muted">
           cluster {host.cluster} · {host.state} · generation {host.appliedGeneration ?? '–'} applied / {host.generation} current · boot MAC {host.bootMac ?? 'none'}
         </span>
@@ -263,6 +294,7 @@ export function HostPage(props: { host: string }) {
               host={host.name}
               nics={nics}
               bond={bondForm.bond}
+              switchType={data.switchType}
               onDone={() => {
                 setBondForm(null);
                 void reload();

@@ -69,21 +69,63 @@ export interface BondView {
   partial: boolean;
 }
 
+/** An attachment's bandwidth limits: kbit/s and kbit. */
+export interface AttachmentQos {
+  egress?: { maxRate: number; maxBurst: number };
+  ingress?: { maxRate: number; maxBurst: number };
+}
+
 export interface AttachmentView {
   id: number;
   network: string;
   interface: { kind: 'nic' | 'bond'; name: string | null };
   viaLabel: string | null;
+  qos?: AttachmentQos;
+}
+
+/** One direction's bandwidth limit: kbit/s and kbit (the units of tc and OVS). */
+export interface QosLimitState {
+  'max-rate': number;
+  'max-burst': number;
+}
+
+/** VLAN settings of an Open vSwitch port: access (one tag), trunk, trunk with a native VLAN (hybrid). */
+export interface PortVlanState {
+  mode: 'access' | 'trunk';
+  /** Access VLAN, or the native VLAN of a hybrid port; 0 = untagged. */
+  tag?: number;
+  'enable-native'?: boolean;
+  'trunk-tags'?: { id: number }[];
+}
+
+/** An Open vSwitch bond: a port of an ovs-bridge over several NICs, no kernel device of its own. */
+export interface OvsBondState {
+  mode: string;
+  lacp: 'off' | 'passive' | 'active';
+  port: { name: string }[];
+  'bond-updelay'?: number;
+  'bond-downdelay'?: number;
+  'ovs-db'?: { other_config: Record<string, string> };
+}
+
+export interface BridgePortState {
+  name: string;
+  vlan?: PortVlanState;
+  'link-aggregation'?: OvsBondState;
 }
 
 export interface InterfaceState {
   name: string;
-  type: 'ethernet' | 'bond' | 'vlan' | 'linux-bridge';
+  type: 'ethernet' | 'bond' | 'vlan' | 'linux-bridge' | 'ovs-bridge' | 'ovs-interface';
+  state?: 'up' | 'down';
   mtu: number;
   controller?: string;
   'mac-address'?: string;
   'link-aggregation'?: { mode: string; port: string[] };
   vlan?: { 'base-iface': string; id: number };
+  /** Ports of a Linux bridge or an Open vSwitch bridge (OVS: with VLAN settings and bonds). */
+  bridge?: { port: BridgePortState[] };
+  qos?: { egress?: QosLimitState; ingress?: QosLimitState };
 }
 
 export interface NetworkPlacement {
@@ -93,12 +135,16 @@ export interface NetworkPlacement {
   bridged: boolean;
   interface: string;
   base: string;
+  /** ovs clusters: the Open vSwitch bridge the network's port sits on. */
+  'ovs-bridge'?: string;
 }
 
 export interface HostPlan {
   host: string;
   generation: number;
   bootInterface: string | null;
+  /** Present on ovs clusters only. */
+  switchType?: 'ovs';
   state: { interfaces: InterfaceState[]; networks: Record<string, NetworkPlacement> };
 }
 
@@ -130,10 +176,14 @@ export interface BootRecord {
   events: { stage: string; at: string; data: Record<string, unknown> }[];
 }
 
+export type SwitchType = 'linux' | 'ovs';
+
 export interface Cluster {
   id: number;
   name: string;
   isDefault: boolean;
+  /** Absent on clusters built before Open vSwitch support: linux. */
+  switchType?: SwitchType;
 }
 
 export interface LogicalNetwork {
