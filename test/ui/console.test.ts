@@ -4,25 +4,20 @@
 // topology, create a network and see the engine's duplicate-VLAN error next to the VLAN field, edit a
 // template (preview, the diff grouped for three hosts), save, roll back, pin a canary. Screenshots of
 // the rack and the template editor go to docs/console/.
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_UI_DIR, createApp } from '../../src/api/app.js';
+import { createApp } from '../../src/api/app.js';
 import { type BootServices, createBootServices } from '../../src/boot/http/index.js';
 import { type OpenedEngine, openEngine } from '../../src/engine/index.js';
 import { Registry } from '../../src/metrics.js';
+import { CHROMIUM, CHROMIUM_ARGS, HAVE_CHROMIUM, IS_ROOT, SHOTS, consoleDir } from './harness.js';
 
-const CHROMIUM = process.env.TABULA_CHROMIUM ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const IS_ROOT = process.getuid?.() === 0;
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const SHOTS = join(REPO, 'docs', 'console');
 const WAIT = 10_000;
 
 if (!HAVE_CHROMIUM && !IS_ROOT) {
@@ -31,23 +26,6 @@ if (!HAVE_CHROMIUM && !IS_ROOT) {
 
 const mac = (blade: number, nic: number): string => `52:54:00:00:0${blade}:0${nic}`;
 const hyp = (m: string): string => m.replace(/:/g, '-');
-
-/** Newest modification time under a directory (the console's sources). */
-function newest(path: string): number {
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  return Math.max(st.mtimeMs, ...readdirSync(path).map((n) => newest(join(path, n))));
-}
-
-/** dist/ui when it is newer than ui/, else a fresh vite build into a temporary directory. */
-async function consoleDir(tmp: string): Promise<string> {
-  const index = join(DEFAULT_UI_DIR, 'index.html');
-  if (existsSync(index) && statSync(index).mtimeMs >= newest(join(REPO, 'ui'))) return DEFAULT_UI_DIR;
-  const out = join(tmp, 'ui');
-  const { build } = await import('vite');
-  await build({ configFile: join(REPO, 'ui', 'vite.config.ts'), logLevel: 'error', build: { outDir: out, emptyOutDir: true } });
-  return out;
-}
 
 let tmp: string;
 let opened: OpenedEngine;
@@ -111,7 +89,7 @@ describe.skipIf(!HAVE_CHROMIUM && !IS_ROOT)('web console (chromium)', () => {
     server = createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.setDefaultTimeout(WAIT);
     // Script errors in the page fail the run loudly rather than as a mysterious timeout.
