@@ -9,6 +9,7 @@
 //   (4) live re-apply without reboot
 //   (5) failover: one bond member's link cut through QMP
 //   (3) a NIC pulled out: partial bond, host out of sync; put back: in sync
+//   (8) a second lab through the CLI, beside this one: an Open vSwitch blade with four NICs
 // A failing test names the folder holding the blades' serial logs and the server log.
 // Needs root, qemu-system-x86, ovmf, ipxe-qemu, dnsmasq-base and busybox-static; skipped otherwise.
 import { existsSync, rmSync } from 'node:fs';
@@ -266,25 +267,45 @@ d('the virtual rack, end to end', () => {
     });
   }, 600_000);
 
-  it('a second lab (the CLI, --once --json, four NICs) boots its blade, prints the JSON summary and leaves nothing behind', async () => {
+  it('a second lab (the CLI, --once --json, four NICs, --switch ovs) boots its blade, which verifies its Open vSwitch; prints the JSON summary and leaves nothing behind', async () => {
     await withArtefacts(() => lab, 'e2e-cli-second-lab', async () => {
       const s = L();
       // Keep to three VMs in all: the first rack keeps two.
       await stopBlade(s, 'blade2');
       const runRoot = path.join(ARTEFACTS, 'run-cli');
       const name = `cli${process.pid % 100000}`;
-      const r = await runWithEnv(process.execPath, [cliMainPath(), '--json', 'lab', 'up', '--blades', '1', '--firmware', 'bios', '--nics', '4', '--once', '--timeout', '300', '--name', name], 400_000, { ...process.env, TABULA_LAB_DIR: runRoot });
+      const r = await runWithEnv(process.execPath, [cliMainPath(), '--json', 'lab', 'up', '--switch', 'ovs', '--blades', '1', '--firmware', 'bios', '--nics', '4', '--once', '--timeout', '300', '--name', name], 400_000, { ...process.env, TABULA_LAB_DIR: runRoot });
       expect(r.code, r.stderr.slice(-3000)).toBe(0);
-      const out = JSON.parse(r.stdout) as { name: string; mac: string; firmware: string; verified: boolean; secondsToVerified: number; interfaces: InterfaceState[] }[];
+      type Check = { name: string; ok: boolean; detail?: string };
+      const out = JSON.parse(r.stdout) as { name: string; mac: string; firmware: string; switchType: string; verified: boolean; secondsToVerified: number; checks: Check[]; interfaces: InterfaceState[] }[];
       expect(out).toHaveLength(1);
-      expect(out[0]).toMatchObject({ name: 'blade1', mac: '52:54:00:7a:01:01', firmware: 'bios', verified: true });
+      expect(out[0]).toMatchObject({ name: 'blade1', mac: '52:54:00:7a:01:01', firmware: 'bios', switchType: 'ovs', verified: true });
       expect(out[0]?.secondsToVerified).toBeGreaterThan(0);
-      // Four NICs: management on the active-backup bond, the tagged networks on a balance-xor bond1.
+      // The blade verified its switch by reading Open vSwitch back, and no check failed (advisory ones included).
+      const checks = out[0]?.checks ?? [];
+      expect(checks.filter((c) => !c.ok)).toEqual([]);
+      const check = (name: string): Check | undefined => checks.find((c) => c.name === name);
+      expect(check('ovs:bridge:ovsbr0')).toEqual({ name: 'ovs:bridge:ovsbr0', ok: true, detail: 'ports bond0 mgmt (planned bond0 mgmt)' });
+      expect(check('ovs:bridge:ovsbr1')).toEqual({ name: 'ovs:bridge:ovsbr1', ok: true, detail: 'ports bond1 storage vmnet (planned bond1 storage vmnet)' });
+      expect(check('ovs:port:bond0:bond_mode')?.detail).toBe('active-backup (planned active-backup)');
+      expect(check('ovs:port:bond0:other_config:bond-primary')?.detail).toBe('eth0 (planned eth0)');
+      expect(check('ovs:port:bond1:bond_mode')?.detail).toBe('balance-slb (planned balance-slb)');
+      expect(check('ovs:bond:bond0:enabled')?.detail).toMatch(/^enabled: eth0 eth1; active eth0$/);
+      expect(check('ovs:bond:bond1:enabled')?.detail).toMatch(/^enabled: eth2 eth3; active eth[23]$/);
+      expect(check('ovs:port:mgmt:tag')?.detail).toBe('0 (planned 0)');
+      expect(check('ovs:port:storage:tag')?.detail).toBe('200 (planned 200)');
+      expect(check('ovs:port:vmnet:tag')?.detail).toBe('100 (planned 100)');
+      expect(check('server')?.ok).toBe(true);
+      // Four NICs on ovs: management on bridge ovsbr0 over the active-backup bond0, the tagged networks'
+      // internal ports on ovsbr1 over the balance-slb bond1; no kernel bond, VLAN device or Linux bridge.
       const ifs = new Map((out[0]?.interfaces ?? []).map((i) => [i.name, i]));
-      expect(ifs.get('bond0')?.['link-aggregation']).toMatchObject({ mode: 'active-backup', port: ['eth0', 'eth1'] });
-      expect(ifs.get('bond1')?.['link-aggregation']).toMatchObject({ mode: 'balance-xor', port: ['eth2', 'eth3'] });
-      expect(ifs.get('bond1.200')?.vlan).toEqual({ 'base-iface': 'bond1', id: 200 });
-      expect(ifs.get('vmnet')?.bridge?.port.map((p) => p.name)).toEqual(['bond1.100']);
+      const port = (bridge: string, name: string): NonNullable<InterfaceState['bridge']>['port'][number] | undefined => ifs.get(bridge)?.bridge?.port.find((p) => p.name === name);
+      expect(port('ovsbr0', 'bond0')?.['link-aggregation']).toMatchObject({ mode: 'active-backup', lacp: 'off', port: [{ name: 'eth0' }, { name: 'eth1' }] });
+      expect(port('ovsbr1', 'bond1')?.['link-aggregation']).toMatchObject({ mode: 'balance-slb', lacp: 'off', port: [{ name: 'eth2' }, { name: 'eth3' }] });
+      expect(port('ovsbr1', 'storage')?.vlan).toEqual({ mode: 'access', tag: 200 });
+      expect(ifs.get('storage')).toMatchObject({ type: 'ovs-interface', controller: 'ovsbr1', ipv4: { address: [{ ip: '10.200.0.11', 'prefix-length': 24 }] } });
+      expect(ifs.get('mgmt')).toMatchObject({ type: 'ovs-interface', controller: 'ovsbr0', ipv4: { address: [{ ip: '10.77.0.11', 'prefix-length': 24 }] } });
+      expect([...ifs.values()].filter((i) => ['bond', 'vlan', 'linux-bridge'].includes(i.type)).map((i) => i.name)).toEqual([]);
       // --once removed its namespace and run folder; the first rack is untouched.
       const { execFileSync } = await import('node:child_process');
       const spaces = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
