@@ -2,10 +2,13 @@
 # Builds Tabula's stateless boot image into pxe/build/ (docs/image.md):
 #   vmlinuz       Debian's kernel (linux-image-amd64), unchanged
 #   initrd.img    gzip'd newc cpio: busybox (static) with applet symlinks, iproute2's /sbin/ip and
-#                 /sbin/bridge with their libraries and loader, the bonding/8021q/bridge and NIC driver
+#                 /sbin/bridge and /sbin/tc with their libraries and loader, iperf3 (link and QoS
+#                 measurements), the bonding/8021q/bridge and NIC driver
 #                 modules (dependencies resolved depth-first from modules.dep), Open vSwitch (ovsdb-server,
 #                 ovs-vswitchd, ovs-vsctl, ovs-appctl, ovsdb-tool, their libraries, vswitch.ovsschema; the
-#                 openvswitch module and its dependencies, loaded only by ovs plans), /init (pxe/init.sh),
+#                 openvswitch module and its dependencies, loaded only by ovs plans), the traffic-control
+#                 modules of QoS limits (tbf, htb, ingress, basic/matchall filters, police; loaded only
+#                 by plans with limits), /init (pxe/init.sh),
 #                 the apply environment (pxe/apply-env.sh) and the udhcpc hook (pxe/udhcpc.script)
 #   undionly.kpxe, ipxe.efi, snponly.efi   Debian's iPXE binaries, for the TFTP root
 #   manifest.txt  versions, sizes, checksums, module load order
@@ -23,8 +26,8 @@ OUT=${TABULA_PXE_OUT:-$HERE/build}
 MODULES=(virtio_pci virtio_net e1000 e1000e igb ixgbe i40e ice bnxt_en mlx5_core bonding 8021q bridge)
 # Shipped but not loaded at boot: an ovs plan's apply script loads them (modprobe, through modules.dep).
 # crc32c_generic is libcrc32c's soft dependency, which busybox modprobe does not follow: loaded first.
-ONDEMAND_MODULES=(crc32c_generic openvswitch)
-PACKAGES=(linux-image-amd64 busybox-static iproute2 ipxe cpio gzip kmod openvswitch-switch openvswitch-common)
+ONDEMAND_MODULES=(crc32c_generic openvswitch sch_tbf sch_htb sch_ingress cls_basic cls_matchall act_police)
+PACKAGES=(linux-image-amd64 busybox-static iproute2 ipxe cpio gzip kmod openvswitch-switch openvswitch-common iperf3)
 # Open vSwitch: the two daemons and the three tools /init and the apply script call (docs/image.md).
 OVS_BINS=(/usr/sbin/ovsdb-server /usr/sbin/ovs-vswitchd /usr/bin/ovs-vsctl /usr/bin/ovs-appctl /usr/bin/ovsdb-tool)
 OVS_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
@@ -80,7 +83,10 @@ BUSYBOX=/bin/busybox
 [ -x "$BUSYBOX" ] && "$BUSYBOX" --list >/dev/null 2>&1 || die "$BUSYBOX (busybox-static) is missing"
 IP_BIN=$(readlink -f /sbin/ip)
 BRIDGE_BIN=$(readlink -f /sbin/bridge)
-[ -x "$IP_BIN" ] && [ -x "$BRIDGE_BIN" ] || die "iproute2's ip or bridge is missing"
+TC_BIN=$(readlink -f /sbin/tc)
+[ -x "$IP_BIN" ] && [ -x "$BRIDGE_BIN" ] && [ -x "$TC_BIN" ] || die "iproute2's ip, bridge or tc is missing"
+IPERF_BIN=$(readlink -f /usr/bin/iperf3)
+[ -x "$IPERF_BIN" ] || die "/usr/bin/iperf3 is missing (iperf3)"
 OVS_REAL=()
 for b in "${OVS_BINS[@]}"; do
   r=$(readlink -f "$b")
@@ -88,9 +94,9 @@ for b in "${OVS_BINS[@]}"; do
   OVS_REAL+=("$r")
 done
 [ -r "$OVS_SCHEMA" ] || die "$OVS_SCHEMA is missing (openvswitch-common)"
-# Shared libraries of ip, bridge and the OVS programs, and the dynamic loader (ldd prints it as an
-# absolute path).
-LIBS=$(ldd "$IP_BIN" "$BRIDGE_BIN" "${OVS_REAL[@]}" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $1 !~ /:$/ { print $1 }' | sort -u)
+# Shared libraries of ip, bridge, tc, iperf3 and the OVS programs, and the dynamic loader (ldd prints
+# it as an absolute path).
+LIBS=$(ldd "$IP_BIN" "$BRIDGE_BIN" "$TC_BIN" "$IPERF_BIN" "${OVS_REAL[@]}" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $1 !~ /:$/ { print $1 }' | sort -u)
 
 IPXE_DIR=/usr/lib/ipxe
 ipxe_file() {
@@ -147,7 +153,7 @@ pkg_of() {
 }
 declare -A PKGSET=()
 for p in "${PACKAGES[@]}" "linux-image-$KVER"; do PKGSET[$p]=1; done
-for f in $LIBS "$IP_BIN" "$BRIDGE_BIN" "${OVS_REAL[@]}" "$OVS_SCHEMA"; do
+for f in $LIBS "$IP_BIN" "$BRIDGE_BIN" "$TC_BIN" "$IPERF_BIN" "${OVS_REAL[@]}" "$OVS_SCHEMA"; do
   p=$(pkg_of "$f")
   [ -n "$p" ] && PKGSET[$p]=1
 done
@@ -194,16 +200,19 @@ mkdir -p "$ROOT"/{bin,sbin,etc/tabula,lib/tabula,lib64,proc,sys,dev,run,tmp,root
 chmod 1777 "$ROOT/tmp"
 
 # busybox and its applets (in /bin). No /bin/ip: iproute2 owns `ip`, always called as /sbin/ip
-# (Debian's busybox ash runs its own applet for a bare `ip`, which ignores bond options).
+# (Debian's busybox ash runs its own applet for a bare `ip`, which ignores bond options); no busybox
+# `tc` either: hooks and operators get iproute2's.
 install -m 0755 "$BUSYBOX" "$ROOT/bin/busybox"
 for a in $("$BUSYBOX" --list); do
-  case "$a" in busybox | ip | bridge) continue ;; esac
+  case "$a" in busybox | ip | bridge | tc) continue ;; esac
   [ -e "$ROOT/bin/$a" ] || ln -s busybox "$ROOT/bin/$a"
 done
 
 # iproute2 and everything it links against.
 install -m 0755 "$IP_BIN" "$ROOT/sbin/ip"
 install -m 0755 "$BRIDGE_BIN" "$ROOT/sbin/bridge"
+install -m 0755 "$TC_BIN" "$ROOT/sbin/tc"
+install -m 0755 "$IPERF_BIN" "$ROOT/usr/bin/iperf3"
 for lib in $LIBS; do
   mkdir -p "$ROOT$(dirname "$lib")"
   install -m 0755 "$(readlink -f "$lib")" "$ROOT$lib"
@@ -266,6 +275,13 @@ printf '%s\n' "$*" >> "${TABULA_OVS_INTENT:-/run/tabula/ovs-intent.log}"
 exec /usr/bin/ovs-vsctl "$@"
 EOF
 chmod 0755 "$ROOT/lib/tabula/ovs-vsctl-record"
+# The same for tc (TABULA_TC): the QoS limits of a linux plan, for verification.
+cat > "$ROOT/lib/tabula/tc-record" <<'EOF'
+#!/bin/sh
+printf '%s\n' "$*" >> "${TABULA_TC_INTENT:-/run/tabula/tc-intent.log}"
+exec /sbin/tc "$@"
+EOF
+chmod 0755 "$ROOT/lib/tabula/tc-record"
 {
   printf 'kernel=%s\n' "$KVER"
   printf 'stamp=%s\n' "$STAMP"
