@@ -410,16 +410,17 @@ function planOvsHost(cfg: HostConfig): HostPlan {
 }
 
 /**
- * The traffic-control modules the plan's limits need (a bare image may not autoload them): tbf and an
- * ingress qdisc with a matchall police filter through tc; on ovs, htb for the linux-htb QoS and the
- * ingress qdisc, basic or matchall filter and police action of OVS's ingress policing.
+ * The traffic-control modules the plan's limits need (a bare image may not autoload them): egress, tbf
+ * through tc or htb for OVS's linux-htb QoS (an internal port's root qdisc shapes what the host sends);
+ * ingress, the ingress qdisc with a matchall police filter through tc, or the ingress qdisc, basic or
+ * matchall filter and police action of OVS's ingress policing.
  */
 function qosModules(state: DesiredState): string[] {
   const need = new Set<string>();
   for (const i of state.interfaces) {
     const ovs = i.type === 'ovs-interface';
-    if (i.qos?.egress) for (const m of ovs ? ['sch_ingress', 'cls_basic', 'cls_matchall', 'act_police'] : ['sch_tbf']) need.add(m);
-    if (i.qos?.ingress) for (const m of ovs ? ['sch_htb'] : ['sch_ingress', 'cls_matchall', 'act_police']) need.add(m);
+    if (i.qos?.egress) for (const m of ovs ? ['sch_htb'] : ['sch_tbf']) need.add(m);
+    if (i.qos?.ingress) for (const m of ovs ? ['sch_ingress', 'cls_basic', 'cls_matchall', 'act_police'] : ['sch_ingress', 'cls_matchall', 'act_police']) need.add(m);
   }
   const order = ['sch_tbf', 'sch_htb', 'sch_ingress', 'cls_basic', 'cls_matchall', 'act_police'];
   return order.filter((m) => need.has(m));

@@ -57,8 +57,9 @@ describe('apply script on ovs and with QoS', () => {
       'ip link set dev storage up',
       'ip link set dev vmhybrid up',
       'ip link set dev vmtrunk up',
-      'ovs-vsctl set interface storage ingress_policing_rate=1000000 ingress_policing_burst=100000',
-      'ovs-vsctl set port storage qos=@qos -- --id=@qos create qos type=linux-htb other-config:max-rate=500000000 queues:0=@q -- --id=@q create queue other-config:max-rate=500000000 other-config:burst=50000000',
+      // egress (what the host sends): the internal port's root qdisc; ingress: OVS's policer
+      'ovs-vsctl set port storage qos=@qos -- --id=@qos create qos type=linux-htb other-config:max-rate=1000000000 queues:0=@q -- --id=@q create queue other-config:max-rate=1000000000 other-config:burst=100000000',
+      'ovs-vsctl set interface storage ingress_policing_rate=500000 ingress_policing_burst=50000',
       'ip -4 addr add 10.0.0.14/24 dev mgmt',
       'ip -4 addr add 10.20.0.14/24 dev storage',
       'ip -4 addr add 10.40.0.14/24 dev vmhybrid',
@@ -84,10 +85,11 @@ describe('apply script on ovs and with QoS', () => {
     const calls = dryRun(renderApplyScript(planHost(linuxQos())), 'tc');
     const tc = calls.filter((c) => c.startsWith('tc '));
     expect(tc).toEqual([
-      'tc qdisc replace dev bond0.200 root tbf rate 200000kbit burst 20000kbit latency 50ms',
+      // bursts in bytes (20,000 kbit = 2,500,000 bytes); a police mtu that lets GRO packets through
+      'tc qdisc replace dev bond0.200 root tbf rate 200000kbit burst 2500000 latency 50ms',
       'tc qdisc replace dev bond0.200 handle ffff: ingress',
-      'tc filter replace dev bond0.200 parent ffff: protocol all prio 1 matchall action police rate 100000kbit burst 10000kbit conform-exceed drop',
-      'tc qdisc replace dev vm root tbf rate 50000kbit burst 5000kbit latency 50ms',
+      'tc filter replace dev bond0.200 parent ffff: protocol all prio 1 matchall action police rate 100000kbit burst 1250000 mtu 64kb conform-exceed drop',
+      'tc qdisc replace dev vm root tbf rate 50000kbit burst 625000 latency 50ms',
     ]);
     // after the devices exist, before the addresses
     expect(calls.indexOf('ip link set dev vm up')).toBeLessThan(calls.indexOf(tc[0] as string));

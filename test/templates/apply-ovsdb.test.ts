@@ -67,12 +67,12 @@ describe.skipIf(missing.length > 0)(`apply script against OVSDB${missing.length 
       '9000',
       '"52:54:00:00:01:01"',
     ]);
-    expect([column('interface', 'storage', 'ingress_policing_rate'), column('interface', 'storage', 'ingress_policing_burst')]).toEqual(['1000000', '100000']);
+    expect([column('interface', 'storage', 'ingress_policing_rate'), column('interface', 'storage', 'ingress_policing_burst')]).toEqual(['500000', '50000']);
     const qos = column('port', 'storage', 'qos');
     expect(vsctl('get', 'qos', qos, 'type')).toBe('linux-htb');
-    expect(vsctl('get', 'qos', qos, 'other_config')).toBe('{max-rate="500000000"}');
+    expect(vsctl('get', 'qos', qos, 'other_config')).toBe('{max-rate="1000000000"}');
     const queue = vsctl('get', 'qos', qos, 'queues:0');
-    expect(vsctl('get', 'queue', queue, 'other_config')).toBe('{burst="50000000", max-rate="500000000"}');
+    expect(vsctl('get', 'queue', queue, 'other_config')).toBe('{burst="100000000", max-rate="1000000000"}');
     expect(column('port', 'mgmt', 'qos')).toBe('[]');
   });
 });
