@@ -21,6 +21,7 @@ umask 022
 RUN=/run/tabula
 TAB=$(printf '\t')
 IPR=/sbin/ip # iproute2, always by absolute path: busybox's `ip` applet silently ignores bond options
+TC=/sbin/tc # iproute2's tc: QoS limits (read back and reset)
 # Open vSwitch (ovs plans only, started by the apply script): socket, database and logs in tmpfs.
 export OVS_RUNDIR=/run/openvswitch OVS_DBDIR=/run/openvswitch OVS_LOGDIR=/run/openvswitch
 
@@ -324,7 +325,7 @@ intent_facts() {
 # What an ovs plan's script meant to build, from the recorded ovs-vsctl calls (one command line each,
 # clauses split on " -- "), one fact per line:
 #   ovsbridge BR | ovsport BR PORT | ovsbond BOND IFACE... | ovsportopt PORT COLUMN VALUE |
-#   ovsifaceopt IFACE COLUMN VALUE
+#   ovsifaceopt IFACE COLUMN VALUE | ovsqos PORT TYPE MAX-RATE (a QoS row the port refers to)
 # Values are kept as written (mac="..." keeps its quotes); references (qos=@qos) are not facts.
 ovs_intent_facts() {
   [ -s "$RUN/ovs-intent.log" ] || return 0
@@ -349,11 +350,33 @@ ovs_intent_facts() {
           print "ovsbond", w[start + 2] m
           opts("ovsportopt", w[start + 2], k, i - 1)
         } else if (c == "set" && w[start + 1] == "interface") opts("ovsifaceopt", w[start + 2], start + 3, i - 1)
-        else if (c == "set" && w[start + 1] == "port") opts("ovsportopt", w[start + 2], start + 3, i - 1)
+        else if (c == "set" && w[start + 1] == "port") {
+          opts("ovsportopt", w[start + 2], start + 3, i - 1)
+          for (k = start + 3; k < i; k++) if (w[k] ~ /^qos=@/) qosref[substr(w[k], 5)] = w[start + 2]
+        } else if (c ~ /^--id=@/ && w[start + 1] == "create" && w[start + 2] == "qos") {
+          ref = substr(c, 6); type = ""; rate = ""
+          for (k = start + 3; k < i; k++) {
+            if (w[k] ~ /^type=/) type = substr(w[k], 6)
+            if (w[k] ~ /^other-config:max-rate=/) rate = substr(w[k], 23)
+          }
+          if (ref in qosref) print "ovsqos", qosref[ref], type, rate
+        }
         start = i + 1
       }
     }
   ' "$RUN/ovs-intent.log"
+}
+
+# The QoS limits a linux plan's script set with tc (templates/apply.sh.hbs, qos-limit), one per line:
+#   qos IFACE egress|ingress RATE-KBIT BURST-BYTES
+tc_intent_facts() {
+  [ -s "$RUN/tc-intent.log" ] || return 0
+  awk '
+    function after(word,   k) { for (k = 1; k < NF; k++) if ($k == word) return $(k + 1); return "" }
+    { rate = after("rate"); sub(/kbit$/, "", rate) }
+    $1 == "qdisc" && after("root") == "tbf" { print "qos", after("dev"), "egress", rate, after("burst") }
+    $1 == "filter" && after("action") == "police" { print "qos", after("dev"), "ingress", rate, after("burst") }
+  ' "$RUN/tc-intent.log"
 }
 
 # Stops Open vSwitch when it runs: ovs-vswitchd removes its datapaths and internal ports on the way out
@@ -375,6 +398,7 @@ ovs_stop() {
 apply_script() {
   : > "$RUN/intent.log"
   : > "$RUN/ovs-intent.log"
+  : > "$RUN/tc-intent.log"
   : > "$RUN/custom.log"
   : > "$RUN/peers"
   : > "$RUN/dhcp.ifaces"
@@ -387,10 +411,11 @@ apply_script() {
   [ "$DEBUG" = 1 ] && _x=x
   TABULA_IP=/lib/tabula/ip-record TABULA_INTENT="$RUN/intent.log" TABULA_RUN="$RUN" TABULA_HOOKS="$RUN/hooks" \
     TABULA_UDHCPC_SCRIPT=/etc/udhcpc.script TABULA_OVS_VSCTL=/lib/tabula/ovs-vsctl-record TABULA_OVS_INTENT="$RUN/ovs-intent.log" \
+    TABULA_TC=/lib/tabula/tc-record TABULA_TC_INTENT="$RUN/tc-intent.log" \
     sh -e$_x -c '. /lib/tabula/apply-env.sh; . "$1"' tabula-apply "$1" > "$RUN/apply.log" 2>&1
   APPLY_RC=$?
   sed 's/^/tabula: apply: /' "$RUN/apply.log"
-  { intent_facts; ovs_intent_facts; } > "$RUN/facts"
+  { intent_facts; ovs_intent_facts; tc_intent_facts; } > "$RUN/facts"
 }
 
 # ------------------------------------------------------------------ verify
@@ -511,6 +536,85 @@ verify_ovs() {
     _partner=$(sed -n 's/^[[:space:]]*partner sys_id: //p' "$RUN/lacp.$_b" | head -n1)
     case "$_st" in *negotiated*) _ok=true ;; *) _ok=false ;; esac
     check "ovs:lacp:$_b" "$_ok" "status ${_st:-unknown}${_partner:+; partner $_partner}" advisory
+  done
+}
+
+# Traffic control as the kernel holds it (tc JSON): the rate (bytes/s) and burst (bytes) of the root
+# tbf qdisc, or of the police action on the ingress hook.
+tc_root_tbf() { # IFACE -> "RATE BURST" or nothing
+  $TC -j qdisc show dev "$1" root 2>/dev/null | awk '
+    /"kind":"tbf"/ { if (match($0, /"rate":[0-9]+/)) r = substr($0, RSTART + 7, RLENGTH - 7)
+                     if (match($0, /"burst":[0-9]+/)) b = substr($0, RSTART + 8, RLENGTH - 8) }
+    END { if (r != "") print r, b }'
+}
+# The police action on the ingress hook, from tc's text: iproute2 6.1 leaves the police rate and burst
+# out of its JSON. Rates print in bits with 1000-based prefixes (24Mbit), sizes in bytes with
+# 1024-based ones (146Kb).
+tc_ingress_police() { # IFACE -> "RATE BURST" (bytes/s, bytes) or nothing
+  $TC filter show dev "$1" ingress 2>/dev/null | awk '
+    function num(v, unit,   n) {
+      n = v + 0; sub(/^[0-9.]+/, "", v)
+      if (unit == "rate") return n * (v ~ /^[Tt]/ ? 1e12 : v ~ /^[Gg]/ ? 1e9 : v ~ /^[Mm]/ ? 1e6 : v ~ /^[Kk]/ ? 1e3 : 1) / 8
+      return n * (v ~ /^[Gg]/ ? 1073741824 : v ~ /^[Mm]/ ? 1048576 : v ~ /^[Kk]/ ? 1024 : 1)
+    }
+    { for (i = 1; i < NF; i++) if ($i == "police") p = 1; else if (p && $i == "rate" && r == "") r = num($(i + 1), "rate"); else if (p && $i == "burst" && b == "") b = num($(i + 1), "size") }
+    END { if (r != "") printf "%d %d\n", r, b }'
+}
+near() { # A B PERMILLE: A within PERMILLE/1000 of B
+  awk -v a="$1" -v b="$2" -v p="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d <= b * p / 1000) }'
+}
+
+# QoS limits: on a linux plan the tc state of each limited device (rate exact, burst within 2 %:
+# the kernel keeps it as time at the rate); on an ovs plan the QoS rows the ports refer to (the
+# policing columns are ovs:iface checks) and the police action Open vSwitch put on the device.
+verify_qos() {
+  facts qos | while read -r _d _dir _rate _burst; do
+    if [ "$_dir" = egress ]; then _got=$(tc_root_tbf "$_d"); _what=tbf; else _got=$(tc_ingress_police "$_d"); _what=police; fi
+    _want=$((_rate * 125))
+    _r=${_got% *} _b=${_got#* }
+    _ok=false
+    # tc prints rates rounded to 4-5 digits; the kernel keeps a burst as time at the rate.
+    [ -n "$_got" ] && near "$_r" "$_want" 2 && near "$_b" "$_burst" 20 && _ok=true
+    if [ -n "$_got" ]; then _seen="$_what rate $((_r / 125)) kbit/s burst $_b bytes"; else _seen="no $_what on $_d"; fi
+    check "qos:$_d:$_dir" "$_ok" "$_seen (planned $_rate kbit/s, burst $_burst bytes)"
+  done
+  facts ovsqos | while read -r _p _type _rate; do
+    _q=$(ovs_get port "$_p" qos)
+    if [ -z "$_q" ]; then
+      check "ovs:qos:$_p" false "port $_p has no QoS (planned $_type max-rate $_rate)"
+      continue
+    fi
+    _t=$(ovs_get qos "$_q" type)
+    _r=$(ovs_get qos "$_q" other_config:max-rate)
+    check "ovs:qos:$_p" "$( [ "$_t" = "$_type" ] && [ "$_r" = "$_rate" ] && echo true || echo false)" "$_t max-rate ${_r:-<unset>} (planned $_type max-rate $_rate)"
+  done
+  facts ovsifaceopt | awk '$2 == "ingress_policing_rate" { print $1, $3 }' | while read -r _i _rate; do
+    [ "$_rate" = 0 ] && continue
+    # ovs-vswitchd installs the policer shortly after the row changes.
+    _deadline=$(($(uptime_s) + 5))
+    while _got=$(tc_ingress_police "$_i"); [ -z "$_got" ] && [ "$(uptime_s)" -lt "$_deadline" ]; do sleep 0.5; done
+    _r=${_got% *}
+    if [ -n "$_got" ]; then _seen="police rate $((_r / 125)) kbit/s"; else _seen="no police action on $_i"; fi
+    check "qos:$_i:policer" "$( [ -n "$_got" ] && near "$_r" "$((_rate * 125))" 2 && echo true || echo false)" "$_seen (planned $_rate kbit/s)"
+  done
+}
+
+# 802.3ad bonds: the partner the bond's aggregator found (advisory, like ovs:lacp: the partner may
+# still be booting). An all-zero partner MAC means no LACPDU was received.
+verify_lacp() {
+  facts bond | while read -r _b _mode; do
+    [ "$_mode" = 802.3ad ] || continue
+    _deadline=$(($(uptime_s) + REACH))
+    while :; do
+      _partner=$(cat "/sys/class/net/$_b/bonding/ad_partner_mac" 2>/dev/null)
+      case "$_partner" in '' | 00:00:00:00:00:00) ;; *) break ;; esac
+      [ "$(uptime_s)" -ge "$_deadline" ] && break
+      sleep 1
+    done
+    _agg=$(cat "/sys/class/net/$_b/bonding/ad_aggregator" 2>/dev/null)
+    _ports=$(cat "/sys/class/net/$_b/bonding/ad_num_ports" 2>/dev/null)
+    case "$_partner" in '' | 00:00:00:00:00:00) _ok=false ;; *) _ok=true ;; esac
+    check "lacp:$_b" "$_ok" "partner ${_partner:-unknown}; aggregator ${_agg:-?} with ${_ports:-0} port(s); lacp_rate $(cat "/sys/class/net/$_b/bonding/lacp_rate" 2>/dev/null)" advisory
   done
 }
 
@@ -664,6 +768,8 @@ verify() {
     verify_vlans
     verify_bridges
     verify_ovs
+    verify_qos
+    verify_lacp
     verify_links
     verify_addresses
     verify_custom
@@ -697,6 +803,8 @@ teardown() {
   while read -r _n _mtu _mac; do
     [ -e "/sys/class/net/$_n" ] || continue
     $IPR link set dev "$_n" nomaster 2>/dev/null
+    $TC qdisc del dev "$_n" root 2>/dev/null # QoS limits set on the NIC itself
+    $TC qdisc del dev "$_n" ingress 2>/dev/null
     $IPR addr flush dev "$_n" scope global 2>/dev/null
     [ "$(cat "/sys/class/net/$_n/mtu")" = "$_mtu" ] || $IPR link set dev "$_n" mtu "$_mtu"
     [ "$(cat "/sys/class/net/$_n/address")" = "$_mac" ] || $IPR link set dev "$_n" address "$_mac"
@@ -727,7 +835,7 @@ ip_json() { # ARGS... of /sbin/ip -j
   printf 'null'
 }
 
-BOND_SYSFS='mode miimon updelay downdelay arp_interval arp_ip_target arp_validate primary primary_reselect active_slave slaves lacp_rate xmit_hash_policy ad_select min_links fail_over_mac all_slaves_active mii_status'
+BOND_SYSFS='mode miimon updelay downdelay arp_interval arp_ip_target arp_validate primary primary_reselect active_slave slaves lacp_rate xmit_hash_policy ad_select min_links fail_over_mac all_slaves_active mii_status ad_partner_mac ad_aggregator ad_num_ports ad_actor_system'
 
 bonds_json() {
   printf '{'
@@ -765,18 +873,33 @@ ovs_text_json() { # ovs-appctl ARGS...
 }
 ovs_json() {
   if [ ! -S "$OVS_RUNDIR/db.sock" ]; then printf 'null'; return; fi
-  printf '{"bridge":%s,"port":%s,"interface":%s,"bondShow":%s,"lacpShow":%s}' \
+  printf '{"bridge":%s,"port":%s,"interface":%s,"qos":%s,"bondShow":%s,"lacpShow":%s}' \
     "$(ovs_list_json bridge _uuid,name,ports,stp_enable,mcast_snooping_enable)" \
-    "$(ovs_list_json port _uuid,name,interfaces,tag,trunks,vlan_mode,bond_mode,lacp,bond_updelay,bond_downdelay,other_config)" \
+    "$(ovs_list_json port _uuid,name,interfaces,tag,trunks,vlan_mode,bond_mode,lacp,bond_updelay,bond_downdelay,other_config,qos)" \
     "$(ovs_list_json interface _uuid,name,type,mtu,mac_in_use,link_state,ingress_policing_rate,ingress_policing_burst)" \
+    "$(ovs_list_json qos _uuid,type,other_config)" \
     "$(ovs_text_json bond/show)" "$(ovs_text_json lacp/show)"
+}
+
+# Traffic control: every qdisc (tc's JSON as it is) and the ingress filters of each device that has an
+# ingress qdisc as tc prints them ({"DEV": "text"}: the police rate is not in tc 6.1's JSON), bounded.
+tc_json() {
+  _q=$($TC -j qdisc show 2>/dev/null)
+  case "$_q" in '['*']') [ "${#_q}" -le "$KERNEL_PART_MAX" ] || _q=null ;; *) _q=null ;; esac
+  printf '{"qdisc":%s,"ingress":{' "$_q"
+  _sep=''
+  for _d in $($TC qdisc show 2>/dev/null | awk '$2 == "ingress" { print $5 }' | sort -u | head -n 64); do
+    printf '%s"%s":"%s"' "$_sep" "$(json_str "$_d")" "$($TC filter show dev "$_d" ingress 2>/dev/null | head -c 4096 | tr '\n\t' '  ' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g')"
+    _sep=,
+  done
+  printf '}}'
 }
 
 kernel_json() {
   _ovs=''
   [ -S "$OVS_RUNDIR/db.sock" ] && _ovs=",\"ovs\":$(ovs_json)"
-  printf '{"link":%s,"addr":%s,"route4":%s,"route6":%s,"bonds":%s%s}\n' \
-    "$(ip_json -d link show)" "$(ip_json addr show)" "$(ip_json -4 route show)" "$(ip_json -6 route show)" "$(bonds_json)" "$_ovs"
+  printf '{"link":%s,"addr":%s,"route4":%s,"route6":%s,"bonds":%s,"tc":%s%s}\n' \
+    "$(ip_json -d link show)" "$(ip_json addr show)" "$(ip_json -4 route show)" "$(ip_json -6 route show)" "$(bonds_json)" "$(tc_json)" "$_ovs"
 }
 
 # The kernel state goes in when $RUN/kernel.json holds it (post_report empties it to send without).
