@@ -873,11 +873,12 @@ ovs_text_json() { # ovs-appctl ARGS...
 }
 ovs_json() {
   if [ ! -S "$OVS_RUNDIR/db.sock" ]; then printf 'null'; return; fi
-  printf '{"bridge":%s,"port":%s,"interface":%s,"qos":%s,"bondShow":%s,"lacpShow":%s}' \
+  printf '{"bridge":%s,"port":%s,"interface":%s,"qos":%s,"queue":%s,"bondShow":%s,"lacpShow":%s}' \
     "$(ovs_list_json bridge _uuid,name,ports,stp_enable,mcast_snooping_enable)" \
     "$(ovs_list_json port _uuid,name,interfaces,tag,trunks,vlan_mode,bond_mode,lacp,bond_updelay,bond_downdelay,other_config,qos)" \
     "$(ovs_list_json interface _uuid,name,type,mtu,mac_in_use,link_state,ingress_policing_rate,ingress_policing_burst)" \
-    "$(ovs_list_json qos _uuid,type,other_config)" \
+    "$(ovs_list_json qos _uuid,type,other_config,queues)" \
+    "$(ovs_list_json queue _uuid,other_config)" \
     "$(ovs_text_json bond/show)" "$(ovs_text_json lacp/show)"
 }
 

@@ -62,10 +62,28 @@ export interface KernelOvsState {
   bridge?: OvsdbTable | null | undefined;
   port?: OvsdbTable | null | undefined;
   interface?: OvsdbTable | null | undefined;
+  /** QoS rows (type, other_config max-rate, queues) and their queues (other_config max-rate, burst). */
+  qos?: OvsdbTable | null | undefined;
+  queue?: OvsdbTable | null | undefined;
   /** `ovs-appctl bond/show` as printed. */
   bondShow?: string | undefined;
   /** `ovs-appctl lacp/show` as printed (empty without LACP bonds). */
   lacpShow?: string | undefined;
+}
+
+/** One entry of `tc -j qdisc show` (only the fields Tabula reads; tbf's rate in bytes/s, burst in bytes). */
+export interface KernelQdisc {
+  kind: string;
+  dev: string;
+  root?: boolean | undefined;
+  options?: Record<string, KernelScalar> | undefined;
+}
+
+/** Traffic control (pxe/init.sh tc_json): every qdisc, and each ingress hook's filters as tc prints them. */
+export interface KernelTcState {
+  qdisc?: KernelQdisc[] | null | undefined;
+  /** Device → `tc filter show dev DEV ingress` (text: tc 6.1 leaves the police rate out of its JSON). */
+  ingress?: Record<string, string> | undefined;
 }
 
 /** The `kernel` field of a boot report. A part is null when the blade could not read it or it was too big. */
@@ -78,6 +96,8 @@ export interface KernelState {
   bonds?: Record<string, Record<string, string>> | undefined;
   /** Present when Open vSwitch ran (ovs plans). */
   ovs?: KernelOvsState | null | undefined;
+  /** Traffic control; absent from images older than QoS verification. */
+  tc?: KernelTcState | null | undefined;
 }
 
 /** One way the kernel differs from the plan. `planned`/`observed` are null when the thing is absent. */
@@ -94,6 +114,8 @@ export interface ObservedState {
   routes: RouteState[];
   /** Open vSwitch was read back: its bridges and internal ports are in `interfaces` and can be compared. */
   ovsdb?: boolean;
+  /** Traffic control (and OVS QoS) was read back: QoS limits in `interfaces` can be compared. */
+  qos?: boolean;
 }
 
 // ------------------------------------------------------------------ kernel → nmstate shape
@@ -182,6 +204,36 @@ function typeOf(link: KernelLink): InterfaceState['type'] | null {
   return null; // lo, tun, dummy, veth, ...: nothing a plan builds
 }
 
+type QosState = NonNullable<InterfaceState['qos']>;
+const kbit = (bytesPerSecondOrBytes: number): number => Math.round((bytesPerSecondOrBytes * 8) / 1000);
+
+/**
+ * The police action in `tc filter show` text: rate in bits with 1000-based prefixes ("12Mbit"), burst in
+ * bytes with 1024-based ones ("146Kb", "750000b"). Bytes/s and bytes, or null without a police action.
+ */
+export function parsePolice(textOut: string): { rate: number; burst: number | null } | null {
+  const m = /\bpolice\b[^]*?\brate ([0-9.]+)([KMGT]?)bit\b/i.exec(textOut);
+  if (!m) return null;
+  const rateUnit: Record<string, number> = { '': 1, K: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  const rate = (Number(m[1]) * (rateUnit[(m[2] ?? '').toUpperCase()] ?? 1)) / 8;
+  const b = /\bpolice\b[^]*?\bburst ([0-9.]+)([KMG]?)b\b/i.exec(textOut);
+  const sizeUnit: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+  const burst = b ? Number(b[1]) * (sizeUnit[(b[2] ?? '').toUpperCase()] ?? 1) : null;
+  return { rate, burst };
+}
+
+/** The limits tc holds on a device: a root tbf (egress) and a police action on the ingress hook. */
+function tcQos(tc: KernelTcState, dev: string): QosState | undefined {
+  const out: QosState = {};
+  const tbf = (tc.qdisc ?? []).find((q) => q.dev === dev && q.root === true && q.kind === 'tbf');
+  const rate = tbf?.options?.rate;
+  const burst = tbf?.options?.burst;
+  if (typeof rate === 'number') out.egress = { 'max-rate': kbit(rate), 'max-burst': typeof burst === 'number' ? kbit(burst) : 0 };
+  const police = parsePolice(tc.ingress?.[dev] ?? '');
+  if (police) out.ingress = { 'max-rate': kbit(police.rate), 'max-burst': police.burst === null ? 0 : kbit(police.burst) };
+  return out.egress || out.ingress ? out : undefined;
+}
+
 /** The kernel's devices in the plan's nmstate shape, sorted by name. Loopback and unknown kinds are left out. */
 export function observeInterfaces(kernel: KernelState): InterfaceState[] {
   const links = kernel.link ?? [];
@@ -206,6 +258,8 @@ export function observeInterfaces(kernel: KernelState): InterfaceState[] {
     if (link.master !== undefined) s.controller = link.master;
     const data = link.linkinfo?.info_data ?? {};
     if (type === 'bond') s['link-aggregation'] = bondState(link, links, kernel.bonds?.[link.ifname]);
+    const qos = kernel.tc ? tcQos(kernel.tc, link.ifname) : undefined;
+    if (qos) s.qos = qos;
     if (type === 'vlan') s.vlan = { 'base-iface': link.link ?? '', id: typeof data.id === 'number' ? data.id : -1 };
     if (type === 'linux-bridge') {
       const ports = links
@@ -242,14 +296,15 @@ export function observeRoutes(kernel: KernelState): RouteState[] {
 export function observe(kernel: KernelState): ObservedState {
   const interfaces = observeInterfaces(kernel);
   const ovs = kernel.ovs ? observeOvs(kernel.ovs, kernel.link ?? [], kernel.addr ?? []) : null;
-  if (!ovs) return { interfaces, routes: observeRoutes(kernel) };
+  const qos = kernel.tc !== undefined && kernel.tc !== null ? { qos: true } : {};
+  if (!ovs) return { interfaces, routes: observeRoutes(kernel), ...qos };
   // Ports of an Open vSwitch bridge: the kernel shows them under ovs-system; OVSDB knows their bridge.
   const merged = interfaces.map((i) => {
     const br = ovs.controllerOf.get(i.name);
     return br !== undefined && i.controller === 'ovs-system' ? { ...i, controller: br } : i;
   });
   const all = [...merged, ...ovs.interfaces].sort((a, b) => cmp(a.name, b.name));
-  return { interfaces: all, routes: observeRoutes(kernel), ovsdb: true };
+  return { interfaces: all, routes: observeRoutes(kernel), ovsdb: true, ...qos };
 }
 
 // ------------------------------------------------------------------ Open vSwitch → nmstate shape
@@ -379,6 +434,30 @@ function portVlan(row: Record<string, unknown>): PortVlanState | undefined {
   return { mode: 'trunk', ...(tag !== undefined ? { tag: Number(tag) } : {}), 'trunk-tags': trunkTags };
 }
 
+/** A map datum's pairs with their values raw: ["map", [[0, ["uuid", id]]]] → [[0, ["uuid", id]]]. */
+function ovsPairs(v: unknown): [unknown, unknown][] {
+  if (!Array.isArray(v) || v[0] !== 'map' || !Array.isArray(v[1])) return [];
+  return (v[1] as unknown[]).filter((p): p is [unknown, unknown] => Array.isArray(p) && p.length === 2);
+}
+
+/**
+ * An internal port's limits as OVSDB holds them, in the plan's units (kbit/s, kbit): egress is the
+ * port's QoS (max-rate in bit/s, the burst on its queue 0), ingress the interface's policing.
+ */
+function ovsQos(port: Record<string, unknown>, iface: Record<string, unknown>, qosRows: Map<string, Record<string, unknown>>, queueRows: Map<string, Record<string, unknown>>): QosState | undefined {
+  const out: QosState = {};
+  const q = qosRows.get(text(port.qos));
+  const maxRate = q ? Number(ovsMap(q.other_config)['max-rate']) : Number.NaN;
+  if (Number.isFinite(maxRate) && maxRate > 0) {
+    const queueId = ovsPairs(q?.queues).find(([k]) => Number(k) === 0)?.[1];
+    const burst = Number(ovsMap(queueRows.get(text(queueId))?.other_config)['burst']);
+    out.egress = { 'max-rate': Math.round(maxRate / 1000), 'max-burst': Number.isFinite(burst) ? Math.round(burst / 1000) : 0 };
+  }
+  const rate = Number(one(iface.ingress_policing_rate) ?? 0);
+  if (rate > 0) out.ingress = { 'max-rate': rate, 'max-burst': Number(one(iface.ingress_policing_burst) ?? 0) };
+  return out.egress || out.ingress ? out : undefined;
+}
+
 /**
  * Open vSwitch in the plan's shape: one ovs-bridge per bridge (its ports with VLANs and bonds, the
  * bonds' members and LACP state from bond/show and lacp/show), one ovs-interface per internal port
@@ -387,6 +466,8 @@ function portVlan(row: Record<string, unknown>): PortVlanState | undefined {
 export function observeOvs(ovs: KernelOvsState, links: KernelLink[], addrs: KernelAddr[]): { interfaces: InterfaceState[]; controllerOf: Map<string, string> } {
   const ifaces = new Map(ovsdbRows(ovs.interface).map((r) => [text(r._uuid), r]));
   const ports = new Map(ovsdbRows(ovs.port).map((r) => [text(r._uuid), r]));
+  const qosRows = new Map(ovsdbRows(ovs.qos).map((r) => [text(r._uuid), r]));
+  const queueRows = new Map(ovsdbRows(ovs.queue).map((r) => [text(r._uuid), r]));
   const bonds = parseBondShow(ovs.bondShow ?? '');
   const lacp = parseLacpShow(ovs.lacpShow ?? '');
   const linkByName = new Map(links.map((l) => [l.ifname, l]));
@@ -436,6 +517,7 @@ export function observeOvs(ovs: KernelOvsState, links: KernelLink[], addrs: Kern
         const link = linkByName.get(name);
         const addr = addrByName.get(name);
         const mac = link?.address ?? text(r.mac_in_use);
+        const qos = ovsQos(p, r, qosRows, queueRows);
         out.push({
           name,
           type: 'ovs-interface',
@@ -445,6 +527,7 @@ export function observeOvs(ovs: KernelOvsState, links: KernelLink[], addrs: Kern
           controller: brName,
           ipv4: ipState(addresses(addr, 'inet')),
           ipv6: ipState(addresses(addr, 'inet6')),
+          ...(qos ? { qos } : {}),
         });
       }
     }
@@ -549,6 +632,23 @@ function diffOvsBridge(p: InterfaceState, o: InterfaceState, out: Difference[]):
   }
 }
 
+/** Within `share` of `want` (tc prints rates to 4-5 digits; the kernel keeps a burst as time at the rate). */
+const near = (have: number, want: number, share: number): boolean => Math.abs(have - want) <= Math.max(1, want * share);
+
+/** QoS limits, both ways: the rate within 0.2 %, the burst within 2 %; a limit on one side only is a difference. */
+function diffQos(p: InterfaceState, o: InterfaceState, out: Difference[]): void {
+  for (const dir of ['egress', 'ingress'] as const) {
+    const want = p.qos?.[dir];
+    const have = o.qos?.[dir];
+    if (!want && !have) continue;
+    if (!want || !have || !near(have['max-rate'], want['max-rate'], 0.002)) {
+      out.push({ interface: p.name, field: `qos.${dir}.max-rate`, planned: want?.['max-rate'] ?? null, observed: have?.['max-rate'] ?? null });
+    } else if (!near(have['max-burst'], want['max-burst'], 0.02)) {
+      out.push({ interface: p.name, field: `qos.${dir}.max-burst`, planned: want['max-burst'], observed: have['max-burst'] });
+    }
+  }
+}
+
 /** 2001:DB8:0::/64 and 2001:db8::/64 are one destination. */
 function normDst(dst: string): string {
   const [ip = '', prefix] = dst.split('/');
@@ -619,6 +719,7 @@ export function diffState(plan: Pick<DesiredState, 'interfaces'> & { routes?: De
     }
     diffIp(p.name, 'ipv4', p.ipv4, o.ipv4, out);
     diffIp(p.name, 'ipv6', p.ipv6, o.ipv6, out);
+    if (observed.qos === true) diffQos(p, o, out);
   }
   for (const r of plan.routes?.config ?? []) {
     const dst = r.destination;

@@ -1,7 +1,7 @@
 // Host configurations of the Open vSwitch and QoS plan golden files (issue 8), shared by the plan and
 // template tests.
 import type { HostConfig } from '../../src/domain/model.js';
-import { attachOnBond, attachOnNic, bond, cluster, hostConfig, mac, network } from './builders.js';
+import { attachOnBond, attachOnNic, bond, cluster, hostConfig, mac, network, nic } from './builders.js';
 
 /**
  * ovs cluster: an LACP bond (balance-tcp, LACP active, fast) carrying two VLAN internal ports
@@ -39,6 +39,41 @@ export function linuxQos(): HostConfig {
       qos: { egress: { maxRate: 200_000, maxBurst: 20_000 }, ingress: { maxRate: 100_000, maxBurst: 10_000 } },
     }),
     attachOnBond(vm, 1, { method: 'static', address: '10.10.0.15', prefix: 24 }, { qos: { egress: { maxRate: 50_000, maxBurst: 5_000 } } }),
+  ];
+  return cfg;
+}
+
+/** The two blades of test/image/qos.test.ts: the MAC of their one NIC and their management address. */
+export const QOS_PAIR = {
+  1: { switchType: 'linux', eth0: '52:54:00:00:01:01', mgmt: '10.77.0.21' },
+  2: { switchType: 'ovs', eth0: '52:54:00:00:02:01', mgmt: '10.77.0.22' },
+} as const;
+/**
+ * Limits in kbit/s, bursts in kbit: 100 ms at the rate for the egress shapers (tbf, htb queue); 500 ms
+ * for the ingress policers, which drop rather than queue (with 100 ms a TCP flow through a policer
+ * reached only 54-55 % of its rate on the QEMU pair).
+ */
+const limit = (kbit: number, burstMs: number): { maxRate: number; maxBurst: number } => ({ maxRate: kbit, maxBurst: (kbit * burstMs) / 1000 });
+export const QOS_PAIR_LIMITS = {
+  1: { egress: limit(24_000, 100), ingress: limit(12_000, 500) },
+  2: { egress: limit(18_000, 100), ingress: limit(9_000, 500) },
+} as const;
+
+/**
+ * Blade 1 (linux cluster) or 2 (ovs cluster) of the QoS pair: one NIC; mgmt untagged, storage on VLAN 300
+ * (10.30.0.N, limited on blade 1), backup on VLAN 400 (10.40.0.N, limited on blade 2).
+ */
+export function qosPairBlade(blade: 1 | 2): HostConfig {
+  const me = QOS_PAIR[blade];
+  const mgmt = network('mgmt', { role: 'management', required: true });
+  const storage = network('storage', { role: 'storage', vlan: 300 });
+  const backup = network('backup', { role: 'storage', vlan: 400 });
+  const cfg = hostConfig({ name: `qos${blade}`, nics: [nic(1, { mac: me.eth0 })], networks: [mgmt, storage, backup] });
+  cfg.cluster = cluster({ switchType: me.switchType });
+  cfg.attachments = [
+    attachOnNic(mgmt, me.eth0, { method: 'static', address: me.mgmt, prefix: 24 }),
+    attachOnNic(storage, me.eth0, { method: 'static', address: `10.30.0.${blade}`, prefix: 24 }, blade === 1 ? { qos: QOS_PAIR_LIMITS[1] } : {}),
+    attachOnNic(backup, me.eth0, { method: 'static', address: `10.40.0.${blade}`, prefix: 24 }, blade === 2 ? { qos: QOS_PAIR_LIMITS[2] } : {}),
   ];
   return cfg;
 }

@@ -76,8 +76,24 @@ const ovsState = z.object({
   bridge: ovsdbTable.nullable().optional(),
   port: ovsdbTable.nullable().optional(),
   interface: ovsdbTable.nullable().optional(),
+  qos: ovsdbTable.nullable().optional(),
+  queue: ovsdbTable.nullable().optional(),
   bondShow: z.string().max(32768).optional(),
   lacpShow: z.string().max(32768).optional(),
+});
+
+/** Traffic control (pxe/init.sh tc_json): qdiscs as `tc -j qdisc show` lists them, ingress filters as text. */
+const qdisc = z.object({
+  kind: text,
+  dev: name,
+  root: z.boolean().optional(),
+  options: boundedRecord(z.unknown(), 64, 'qdisc options')
+    .transform((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => scalar.safeParse(v).success)) as Record<string, KernelScalar>)
+    .optional(),
+});
+const tcState = z.object({
+  qdisc: z.array(qdisc).max(1024).nullable().optional(),
+  ingress: boundedRecord(z.string().max(8192), 64, 'ingress hooks').optional(),
 });
 
 export const kernelStateSchema = z.object({
@@ -87,4 +103,5 @@ export const kernelStateSchema = z.object({
   route6: z.array(route).max(4096).nullable().optional(),
   bonds: boundedRecord(boundedRecord(z.string().max(1024), 64, 'bond files'), 64, 'bonds').optional(),
   ovs: ovsState.nullable().optional(),
+  tc: tcState.nullable().optional(),
 }) satisfies z.ZodType<KernelState, unknown>;
