@@ -36,7 +36,7 @@ const byName = (list: InterfaceState[], name: string): InterfaceState => {
   return i;
 };
 
-// lacp/show and bond/show captured from test/image/ovs-lacp.test.ts (two blades, balance-tcp, LACP
+// lacp/show and bond/show captured from test/image/lacp.test.ts (two ovs blades, balance-tcp, LACP
 // active and fast): negotiated with the other blade as partner, and after the partner powered off.
 const captured = (name: string): string => readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'kernel', name), 'utf8');
 
