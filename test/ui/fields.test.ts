@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { hunks, lineDiff } from '../../ui/src/diff.js';
 import { type FailureLike, fieldErrors, fieldOfCode } from '../../ui/src/fields.js';
+import { parseVlanList } from '../../ui/src/vlans.js';
 
 const failure = (f: Partial<FailureLike> & { code: string }): FailureLike => ({ message: f.code, issues: [], violations: [], ...f });
 
@@ -48,6 +49,61 @@ describe('fieldErrors', () => {
     expect(fieldOfCode('bond', 'BOND_LACP_RATE_MODE')).toBe('mode');
     expect(fieldOfCode('bond', 'BOND_MIIMON_AND_ARP')).toBe('options');
     expect(fieldOfCode('network', 'BOND_TOO_FEW_MEMBERS')).toBeNull();
+  });
+});
+
+describe('port types and trunks (ovs)', () => {
+  it('puts the port rules at port type, trunks and VLAN', () => {
+    expect(fieldOfCode('network', 'PORT_TYPE_NEEDS_OVS')).toBe('portType');
+    expect(fieldOfCode('network', 'PORT_TYPE_INVALID')).toBe('portType');
+    expect(fieldOfCode('network', 'PORT_TYPE_VLAN_MISMATCH')).toBe('vlan');
+    expect(fieldOfCode('network', 'TRUNK_VLANS_INVALID')).toBe('trunks');
+    expect(fieldOfCode('network', 'TRUNK_CONTAINS_ACCESS_TAG')).toBe('trunks');
+  });
+
+  it('tells a trunk VLAN out of range from the network VLAN out of range', () => {
+    const f = failure({
+      code: 'VLAN_ID_OUT_OF_RANGE',
+      violations: [
+        { code: 'VLAN_ID_OUT_OF_RANGE', message: "network 'vm': trunk VLAN id 5000 is outside 1-4094", severity: 'error' },
+        { code: 'VLAN_ID_OUT_OF_RANGE', message: "network 'vm': VLAN id 0 is outside 1-4094 (leave it empty for untagged)", severity: 'error' },
+      ],
+    });
+    expect(Object.fromEntries(Object.entries(fieldErrors('network', f)).map(([k, v]) => [k, v.map((e) => e.message)]))).toEqual({
+      trunks: ["network 'vm': trunk VLAN id 5000 is outside 1-4094"],
+      vlan: ["network 'vm': VLAN id 0 is outside 1-4094 (leave it empty for untagged)"],
+    });
+    // A 422 without violations (one rule) goes by its message too.
+    expect(Object.keys(fieldErrors('network', failure({ code: 'VLAN_ID_OUT_OF_RANGE', message: "network 'vm': trunk VLAN id 0 is outside 1-4094" })))).toEqual(['trunks']);
+  });
+});
+
+describe('parseVlanList', () => {
+  it('reads ids and ranges, spaces allowed, in the order typed', () => {
+    expect(parseVlanList('300,301,310-312')).toEqual({ ok: true, vlans: [300, 301, 310, 311, 312] });
+    expect(parseVlanList(' 401 - 402 , 7 ')).toEqual({ ok: true, vlans: [401, 402, 7] });
+    expect(parseVlanList('')).toEqual({ ok: true, vlans: [] });
+    expect(parseVlanList('  ')).toEqual({ ok: true, vlans: [] });
+  });
+
+  it('leaves the VLAN rules to the engine: duplicates and ids outside 1-4094 pass through', () => {
+    expect(parseVlanList('5,5,0,5000')).toEqual({ ok: true, vlans: [5, 5, 0, 5000] });
+  });
+
+  it('refuses what is not a list of ids and ranges, saying why', () => {
+    const bad = (s: string): string => {
+      const r = parseVlanList(s);
+      if (r.ok) throw new Error(`${s} was accepted`);
+      return r.message;
+    };
+    expect(bad('300,,301')).toMatch(/empty entry/);
+    expect(bad('300,')).toMatch(/empty entry/);
+    expect(bad('300;301')).toMatch(/"300;301" is not a VLAN id or a range/);
+    expect(bad('vlan10')).toMatch(/not a VLAN id/);
+    expect(bad('-5')).toMatch(/not a VLAN id/);
+    expect(bad('1.5')).toMatch(/not a VLAN id/);
+    expect(bad('312-310')).toMatch(/runs backwards.*310-312/);
+    expect(bad('1-100000')).toMatch(/spans more than 4094/);
   });
 });
 

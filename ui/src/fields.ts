@@ -30,7 +30,23 @@ const NETWORK_FIELDS: Readonly<Record<string, string>> = {
   REQUIRED_NETWORK_MISSING: 'required',
   BOND_MODE_NOT_BRIDGEABLE: 'bridged',
   NETWORK_IN_USE: 'name',
+  // Port types of ovs clusters (docs/model.md "Open vSwitch, port types and QoS").
+  PORT_TYPE_INVALID: 'portType',
+  PORT_TYPE_NEEDS_OVS: 'portType',
+  TRUNK_PORT_ADDRESS: 'portType',
+  PORT_TYPE_VLAN_MISMATCH: 'vlan',
+  TRUNK_VLANS_INVALID: 'trunks',
+  TRUNK_CONTAINS_ACCESS_TAG: 'trunks',
 };
+
+/**
+ * A code some rules share between fields: VLAN_ID_OUT_OF_RANGE is the network's own VLAN or one of its
+ * trunk VLANs ("trunk VLAN id 5000 is outside 1-4094"); only the message tells them apart.
+ */
+function networkFieldOf(code: string, message: string): string | null {
+  if (code === 'VLAN_ID_OUT_OF_RANGE' && /\btrunk VLAN\b/.test(message)) return 'trunks';
+  return fieldOfCode('network', code);
+}
 
 const BOND_FIELDS: Readonly<Record<string, string>> = {
   BOND_NAME_INVALID: 'name',
@@ -72,6 +88,10 @@ export function fieldOfCode(form: FormKind, code: string): string | null {
   return table[code] ?? null;
 }
 
+function fieldOf(form: FormKind, code: string, message: string): string | null {
+  return form === 'network' ? networkFieldOf(code, message) : fieldOfCode(form, code);
+}
+
 /** Messages per field ('' = the form as a whole), from an API failure. */
 export type FieldErrors = Record<string, { code: string; message: string }[]>;
 
@@ -89,9 +109,9 @@ export function fieldErrors(form: FormKind, failure: FailureLike): FieldErrors {
       add(i.in === 'body' ? top : '', failure.code, i.path ? `${i.path}: ${i.message}` : i.message);
     }
   } else if (violations.length > 0) {
-    for (const v of violations) add(fieldOfCode(form, v.code) ?? '', v.code, v.message);
+    for (const v of violations) add(fieldOf(form, v.code, v.message) ?? '', v.code, v.message);
   } else {
-    add(fieldOfCode(form, failure.code) ?? '', failure.code, failure.message);
+    add(fieldOf(form, failure.code, failure.message) ?? '', failure.code, failure.message);
   }
   return out;
 }

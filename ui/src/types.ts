@@ -196,7 +196,13 @@ export interface LogicalNetwork {
   required: boolean;
   label: string | null;
   description: string;
+  /** VM-facing port of a bridged network on ovs clusters; absent on networks stored before port types: access. */
+  portType?: PortType;
+  /** VLANs of a trunk or hybrid port. */
+  trunks?: number[];
 }
+
+export type PortType = 'access' | 'trunk' | 'hybrid';
 
 export interface TemplateSummary {
   name: string;
