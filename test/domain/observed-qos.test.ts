@@ -14,6 +14,12 @@ import { qosPairBlade } from '../support/ovs-scenarios.js';
 const fixture = (blade: 1 | 2): KernelState =>
   kernelStateSchema.parse(JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'kernel', `qos-pair-blade${blade}-kernel.json`), 'utf8')));
 const qosOf = (k: KernelState, name: string): unknown => observe(k).interfaces.find((i) => i.name === name)?.qos;
+/** The limits the pair had when the fixtures were captured (kbit/s, kbit). */
+const FIXTURE_LIMITS: Parameters<typeof qosPairBlade>[1] = {
+  1: { egress: { maxRate: 24_000, maxBurst: 2_400 }, ingress: { maxRate: 12_000, maxBurst: 6_000 } },
+  2: { egress: { maxRate: 18_000, maxBurst: 1_800 }, ingress: { maxRate: 9_000, maxBurst: 4_500 } },
+};
+const blade = (n: 1 | 2): ReturnType<typeof qosPairBlade> => qosPairBlade(n, FIXTURE_LIMITS);
 
 describe('QoS readback', () => {
   it('parses the police action of `tc filter show` text (rates 1000-based bits, sizes 1024-based bytes)', () => {
@@ -37,31 +43,31 @@ describe('QoS readback', () => {
     expect(qosOf(k, 'eth0')).toBeUndefined();
     expect(qosOf(k, 'eth0.400')).toBeUndefined();
     expect(observe(k).qos).toBe(true);
-    expect(diffState(planHost(qosPairBlade(1)).state, observe(k))).toEqual([]);
+    expect(diffState(planHost(blade(1)).state, observe(k))).toEqual([]);
   });
 
   it('ovs blade: the QoS row (egress, burst from its queue) and the interface policing (ingress); no difference', () => {
     const k = fixture(2);
     expect(qosOf(k, 'backup')).toEqual({ egress: { 'max-rate': 18_000, 'max-burst': 1_800 }, ingress: { 'max-rate': 9_000, 'max-burst': 4_500 } });
     expect(qosOf(k, 'storage')).toBeUndefined();
-    expect(diffState(planHost(qosPairBlade(2)).state, observe(k))).toEqual([]);
+    expect(diffState(planHost(blade(2)).state, observe(k))).toEqual([]);
   });
 
   it('a limit the kernel lacks, holds at another rate or holds without a plan is a difference', () => {
     // Another rate planned than applied (blade 1's plan with a 10 % higher egress).
-    const faster = qosPairBlade(1);
+    const faster = blade(1);
     faster.attachments = faster.attachments.map((a) => (a.qos ? { ...a, qos: { ...a.qos, egress: { maxRate: 26_400, maxBurst: 2_400 } } } : a));
     expect(diffState(planHost(faster).state, observe(fixture(1)))).toEqual([{ interface: 'eth0.300', field: 'qos.egress.max-rate', planned: 26_400, observed: 24_000 }]);
     // The same rate with another burst.
-    const burstier = qosPairBlade(1);
+    const burstier = blade(1);
     burstier.attachments = burstier.attachments.map((a) => (a.qos ? { ...a, qos: { ...a.qos, ingress: { maxRate: 12_000, maxBurst: 12_000 } } } : a));
     expect(diffState(planHost(burstier).state, observe(fixture(1)))).toEqual([{ interface: 'eth0.300', field: 'qos.ingress.max-burst', planned: 12_000, observed: 6_000 }]);
     // The tbf gone (e.g. removed by hand): planned, not observed.
     const k = fixture(1);
     const stripped: KernelState = { ...k, tc: { ...k.tc, qdisc: (k.tc?.qdisc ?? []).filter((q) => q.kind !== 'tbf') } };
-    expect(diffState(planHost(qosPairBlade(1)).state, observe(stripped))).toEqual([{ interface: 'eth0.300', field: 'qos.egress.max-rate', planned: 24_000, observed: null }]);
+    expect(diffState(planHost(blade(1)).state, observe(stripped))).toEqual([{ interface: 'eth0.300', field: 'qos.egress.max-rate', planned: 24_000, observed: null }]);
     // A limit the plan does not hold (the plan without QoS).
-    const unlimited = qosPairBlade(2);
+    const unlimited = blade(2);
     unlimited.attachments = unlimited.attachments.map(({ qos: _drop, ...a }) => a);
     expect(diffState(planHost(unlimited).state, observe(fixture(2)))).toEqual([
       { interface: 'backup', field: 'qos.egress.max-rate', planned: null, observed: 18_000 },
@@ -72,7 +78,7 @@ describe('QoS readback', () => {
   it('a report without traffic control (an older image) compares no limits', () => {
     const { tc: _tc, ...k } = fixture(1);
     expect(observe(k).qos).toBeUndefined();
-    expect(diffState(planHost(qosPairBlade(1)).state, observe(k))).toEqual([]);
+    expect(diffState(planHost(blade(1)).state, observe(k))).toEqual([]);
   });
 
   it('the report schema keeps the tc part, bounded, and refuses a malformed one', () => {

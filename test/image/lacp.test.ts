@@ -15,7 +15,7 @@ import { renderApplyScript } from '../../src/templates/apply.js';
 import { attachOnBond, attachOnNic, bond, cluster, hostConfig, network, nic } from '../support/builders.js';
 import { NetnsLab } from '../support/netns.js';
 import { type Report, buildImage, imageUnavailable } from './harness.js';
-import { type PairBlade, bootPair, pairIp, pairMac, tail, waitForReport } from './pair.js';
+import { type PairBlade, bootPair, eachBlade, pairIp, pairMac, waitForReport } from './pair.js';
 
 const skip = imageUnavailable();
 const d = skip ? describe.skip : describe;
@@ -47,19 +47,6 @@ function bladeConfig(blade: number, switchType: SwitchType): HostConfig {
 const check = (r: Report, name: string): Report['checks'][number] | undefined => r.checks.find((c) => c.name === name);
 const lacpShowOf = (r: Report): string => (r.kernel as { ovs?: { lacpShow?: string } } | undefined)?.ovs?.lacpShow ?? '';
 const bondSysfsOf = (r: Report): Record<string, string> => (r.kernel as { bonds?: Record<string, Record<string, string>> } | undefined)?.bonds?.bond0 ?? {};
-
-/** Runs `inspect` on each blade's report; a failure carries that blade's last /init lines. */
-function eachBlade(blades: PairBlade[], reports: Report[], inspect: (r: Report, b: PairBlade) => void): void {
-  for (const [i, report] of reports.entries()) {
-    const b = blades[i] as PairBlade;
-    try {
-      inspect(report, b);
-    } catch (err) {
-      (err as Error).message = `${(err as Error).message}\n${tail(b)}`;
-      throw err;
-    }
-  }
-}
 
 d('stateless boot image, two blades with an LACP bond toward each other', () => {
   let lab: NetnsLab | null = null;

@@ -75,6 +75,19 @@ export async function waitForReport(b: PairBlade, timeoutMs: number): Promise<Re
   }
 }
 
+/** Runs `inspect` on each blade's report; a failure carries that blade's last /init lines. */
+export function eachBlade(blades: PairBlade[], reports: Report[], inspect: (r: Report, b: PairBlade) => void): void {
+  for (const [i, report] of reports.entries()) {
+    const b = blades[i] as PairBlade;
+    try {
+      inspect(report, b);
+    } catch (err) {
+      (err as Error).message = `${(err as Error).message}\n${tail(b)}`;
+      throw err;
+    }
+  }
+}
+
 /** Sets up the bridge, the two servers and the two VMs in `lab`; returns once both QEMUs started. */
 export async function bootPair(lab: NetnsLab, opts: PairOptions): Promise<PairBlade[]> {
   const ns = lab.netns('n');

@@ -1,6 +1,6 @@
 // Host configurations of the Open vSwitch and QoS plan golden files (issue 8), shared by the plan and
 // template tests.
-import type { HostConfig } from '../../src/domain/model.js';
+import type { AttachmentQos, HostConfig } from '../../src/domain/model.js';
 import { attachOnBond, attachOnNic, bond, cluster, hostConfig, mac, network, nic } from './builders.js';
 
 /**
@@ -54,16 +54,16 @@ export const QOS_PAIR = {
  * reached only 54-55 % of its rate on the QEMU pair).
  */
 const limit = (kbit: number, burstMs: number): { maxRate: number; maxBurst: number } => ({ maxRate: kbit, maxBurst: (kbit * burstMs) / 1000 });
-export const QOS_PAIR_LIMITS = {
-  1: { egress: limit(24_000, 100), ingress: limit(12_000, 500) },
-  2: { egress: limit(18_000, 100), ingress: limit(9_000, 500) },
-} as const;
+export const QOS_PAIR_LIMITS: Record<1 | 2, AttachmentQos> = {
+  1: { egress: limit(16_000, 100), ingress: limit(8_000, 500) },
+  2: { egress: limit(12_000, 100), ingress: limit(6_000, 500) },
+};
 
 /**
  * Blade 1 (linux cluster) or 2 (ovs cluster) of the QoS pair: one NIC; mgmt untagged, storage on VLAN 300
  * (10.30.0.N, limited on blade 1), backup on VLAN 400 (10.40.0.N, limited on blade 2).
  */
-export function qosPairBlade(blade: 1 | 2): HostConfig {
+export function qosPairBlade(blade: 1 | 2, limits: Record<1 | 2, AttachmentQos> = QOS_PAIR_LIMITS): HostConfig {
   const me = QOS_PAIR[blade];
   const mgmt = network('mgmt', { role: 'management', required: true });
   const storage = network('storage', { role: 'storage', vlan: 300 });
@@ -72,8 +72,8 @@ export function qosPairBlade(blade: 1 | 2): HostConfig {
   cfg.cluster = cluster({ switchType: me.switchType });
   cfg.attachments = [
     attachOnNic(mgmt, me.eth0, { method: 'static', address: me.mgmt, prefix: 24 }),
-    attachOnNic(storage, me.eth0, { method: 'static', address: `10.30.0.${blade}`, prefix: 24 }, blade === 1 ? { qos: QOS_PAIR_LIMITS[1] } : {}),
-    attachOnNic(backup, me.eth0, { method: 'static', address: `10.40.0.${blade}`, prefix: 24 }, blade === 2 ? { qos: QOS_PAIR_LIMITS[2] } : {}),
+    attachOnNic(storage, me.eth0, { method: 'static', address: `10.30.0.${blade}`, prefix: 24 }, blade === 1 ? { qos: limits[1] } : {}),
+    attachOnNic(backup, me.eth0, { method: 'static', address: `10.40.0.${blade}`, prefix: 24 }, blade === 2 ? { qos: limits[2] } : {}),
   ];
   return cfg;
 }
