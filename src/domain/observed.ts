@@ -733,7 +733,9 @@ export function diffState(plan: Pick<DesiredState, 'interfaces'> & { routes?: De
 
 /** One line per difference, for sync reasons and the CLI. */
 export function describeDifference(d: Difference): string {
-  const v = (x: Difference['planned']): string => (x === null ? 'absent' : String(x));
+  // QoS values carry their unit: "planned 26400, observed 24000" alone reads as a count.
+  const unit = /^qos\..*\.max-rate$/.test(d.field) ? ' kbit/s' : /^qos\..*\.max-burst$/.test(d.field) ? ' kbit' : '';
+  const v = (x: Difference['planned']): string => (x === null ? 'absent' : `${String(x)}${unit}`);
   if (d.field === 'present') return `${d.interface}: planned but not in the kernel`;
   return `${d.interface} ${d.field}: planned ${v(d.planned)}, observed ${v(d.observed)}`;
 }

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { kernelStateSchema } from '../../src/boot/http/kernel-schema.js';
-import { type KernelState, diffState, observe, parsePolice } from '../../src/domain/observed.js';
+import { type KernelState, describeDifference, diffState, observe, parsePolice } from '../../src/domain/observed.js';
 import { planHost } from '../../src/domain/plan.js';
 import { qosPairBlade } from '../support/ovs-scenarios.js';
 
@@ -58,10 +58,12 @@ describe('QoS readback', () => {
     const faster = blade(1);
     faster.attachments = faster.attachments.map((a) => (a.qos ? { ...a, qos: { ...a.qos, egress: { maxRate: 26_400, maxBurst: 2_400 } } } : a));
     expect(diffState(planHost(faster).state, observe(fixture(1)))).toEqual([{ interface: 'eth0.300', field: 'qos.egress.max-rate', planned: 26_400, observed: 24_000 }]);
+    expect(diffState(planHost(faster).state, observe(fixture(1))).map(describeDifference)).toEqual(['eth0.300 qos.egress.max-rate: planned 26400 kbit/s, observed 24000 kbit/s']);
     // The same rate with another burst.
     const burstier = blade(1);
     burstier.attachments = burstier.attachments.map((a) => (a.qos ? { ...a, qos: { ...a.qos, ingress: { maxRate: 12_000, maxBurst: 12_000 } } } : a));
     expect(diffState(planHost(burstier).state, observe(fixture(1)))).toEqual([{ interface: 'eth0.300', field: 'qos.ingress.max-burst', planned: 12_000, observed: 6_000 }]);
+    expect(describeDifference({ interface: 'eth0.300', field: 'qos.ingress.max-burst', planned: 12_000, observed: null })).toBe('eth0.300 qos.ingress.max-burst: planned 12000 kbit, observed absent');
     // The tbf gone (e.g. removed by hand): planned, not observed.
     const k = fixture(1);
     const stripped: KernelState = { ...k, tc: { ...k.tc, qdisc: (k.tc?.qdisc ?? []).filter((q) => q.kind !== 'tbf') } };
