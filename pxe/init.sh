@@ -564,9 +564,9 @@ near() { # A B PERMILLE: A within PERMILLE/1000 of B
   awk -v a="$1" -v b="$2" -v p="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d <= b * p / 1000) }'
 }
 
-# QoS limits: on a linux plan the tc state of each limited device (rate exact, burst within 2 %:
-# the kernel keeps it as time at the rate); on an ovs plan the QoS rows the ports refer to (the
-# policing columns are ovs:iface checks) and the police action Open vSwitch put on the device.
+# QoS limits: on a linux plan the tc state of each limited device (rate within 0.2 %, burst within
+# 2 %); on an ovs plan the QoS rows the ports refer to (the policing columns are ovs:iface checks) and
+# the police action Open vSwitch put on the device.
 verify_qos() {
   facts qos | while read -r _d _dir _rate _burst; do
     if [ "$_dir" = egress ]; then _got=$(tc_root_tbf "$_d"); _what=tbf; else _got=$(tc_ingress_police "$_d"); _what=police; fi
