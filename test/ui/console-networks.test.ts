@@ -7,28 +7,20 @@
 // (TRUNK_CONTAINS_ACCESS_TAG first, PORT_TYPE_VLAN_MISMATCH at the VLAN field) keeping its other
 // fields; switches cluster types (each refusal shown as the engine words it, then a switch that
 // re-plans the host). Writes docs/console/networks.png.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/api/app.js';
-import { type OpenedEngine, openEngine } from '../../src/engine/index.js';
-import { CHROMIUM, CHROMIUM_ARGS, HAVE_CHROMIUM, IS_ROOT, SHOTS, consoleDir } from './harness.js';
+import type { OpenedEngine } from '../../src/engine/index.js';
+import { type ConsoleRig, HAVE_CHROMIUM, IS_ROOT, SHOTS, startConsole } from './harness.js';
 
 const WAIT = 10_000;
 const mac = (blade: number, nic: number): string => `52:54:00:00:0${blade}:0${nic}`;
 
-let tmp: string;
+let rig: ConsoleRig | undefined;
 let opened: OpenedEngine;
-let server: Server;
 let base: string;
 let token: string;
 let page: Page;
-let browser: Browser;
 
 function seed(o: OpenedEngine): void {
   const e = o.engine;
@@ -75,32 +67,12 @@ const fieldError = (field: string): string => `${FORM} [data-field="${field}"] [
 
 describe.skipIf(!HAVE_CHROMIUM && !IS_ROOT)('web console: networks with OVS port types (chromium)', () => {
   beforeAll(async () => {
-    if (!HAVE_CHROMIUM) throw new Error(`chromium is missing at ${CHROMIUM}: run test/support/ensure-deps.sh (it installs Debian's chromium), or set TABULA_CHROMIUM`);
-    tmp = mkdtempSync(join(tmpdir(), 'tabula-console-networks-'));
-    const uiDir = await consoleDir(tmp);
-    const logger = pino({ level: 'silent' });
-    opened = openEngine({ dbPath: join(tmp, 'tabula.db'), logger });
-    token = opened.engine.createToken('console').token;
-    seed(opened);
-    server = createServer(createApp({ engine: opened.engine, logger, uiDir }));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.setDefaultTimeout(WAIT);
-    page.on('pageerror', (err) => console.error(`console page error: ${err.message}`));
-    await page.goto(`${base}/ui/`);
-    await page.evaluate((t) => sessionStorage.setItem('tabula.token', t), token);
+    rig = await startConsole({ prefix: 'tabula-console-networks-', seed, login: true, waitMs: WAIT });
+    ({ opened, base, token, page } = rig);
   }, 45_000);
 
   afterAll(async () => {
-    await browser?.close();
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-    opened?.close();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    await rig?.stop();
   });
 
   it('creates a trunk network from "300,301,310-312" and shows its port type and trunks in the table', async () => {

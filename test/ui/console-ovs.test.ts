@@ -4,27 +4,19 @@
 // host whose VLAN device carries a limit. Checks the switch-type badge, the OVS columns, every node's
 // labels (mode/LACP, tags, trunk lists, QoS) and every edge, then edits the bond's LACP from the host
 // page (the engine's BOND_LACP_REQUIRED next to the LACP field first). Writes docs/console/ovs-host.png.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/api/app.js';
-import { type OpenedEngine, openEngine } from '../../src/engine/index.js';
-import { CHROMIUM, CHROMIUM_ARGS, HAVE_CHROMIUM, IS_ROOT, SHOTS, consoleDir } from './harness.js';
+import type { OpenedEngine } from '../../src/engine/index.js';
+import { type ConsoleRig, HAVE_CHROMIUM, IS_ROOT, SHOTS, startConsole } from './harness.js';
 
 const WAIT = 10_000;
 const mac = (blade: number, nic: number): string => `52:54:00:00:0${blade}:0${nic}`;
 
-let tmp: string;
+let rig: ConsoleRig | undefined;
 let opened: OpenedEngine;
-let server: Server;
 let base: string;
 let page: Page;
-let browser: Browser;
 
 function seed(o: OpenedEngine): void {
   const e = o.engine;
@@ -59,32 +51,12 @@ const attr = (selector: string, name: string): Promise<(string | null)[]> => pag
 
 describe.skipIf(!HAVE_CHROMIUM && !IS_ROOT)('web console: Open vSwitch topology (chromium)', () => {
   beforeAll(async () => {
-    if (!HAVE_CHROMIUM) throw new Error(`chromium is missing at ${CHROMIUM}: run test/support/ensure-deps.sh (it installs Debian's chromium), or set TABULA_CHROMIUM`);
-    tmp = mkdtempSync(join(tmpdir(), 'tabula-console-ovs-'));
-    const uiDir = await consoleDir(tmp);
-    const logger = pino({ level: 'silent' });
-    opened = openEngine({ dbPath: join(tmp, 'tabula.db'), logger });
-    const token = opened.engine.createToken('console').token;
-    seed(opened);
-    server = createServer(createApp({ engine: opened.engine, logger, uiDir }));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.setDefaultTimeout(WAIT);
-    page.on('pageerror', (err) => console.error(`console page error: ${err.message}`));
-    await page.goto(`${base}/ui/`);
-    await page.evaluate((t) => sessionStorage.setItem('tabula.token', t), token);
+    rig = await startConsole({ prefix: 'tabula-console-ovs-', seed, login: true, waitMs: WAIT });
+    ({ opened, base, page } = rig);
   }, 45_000);
 
   afterAll(async () => {
-    await browser?.close();
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-    opened?.close();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    await rig?.stop();
   });
 
   it('draws NICs → OVS bond → OVS bridge → internal ports → networks with their labels and QoS', async () => {

@@ -4,19 +4,13 @@
 // topology, create a network and see the engine's duplicate-VLAN error next to the VLAN field, edit a
 // template (preview, the diff grouped for three hosts), save, roll back, pin a canary. Screenshots of
 // the rack and the template editor go to docs/console/.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/api/app.js';
-import { type BootServices, createBootServices } from '../../src/boot/http/index.js';
-import { type OpenedEngine, openEngine } from '../../src/engine/index.js';
+import { createBootServices } from '../../src/boot/http/index.js';
+import type { OpenedEngine } from '../../src/engine/index.js';
 import { Registry } from '../../src/metrics.js';
-import { CHROMIUM, CHROMIUM_ARGS, HAVE_CHROMIUM, IS_ROOT, SHOTS, consoleDir } from './harness.js';
+import { CHROMIUM, type ConsoleRig, HAVE_CHROMIUM, IS_ROOT, SHOTS, startConsole } from './harness.js';
 
 const WAIT = 10_000;
 
@@ -27,13 +21,10 @@ if (!HAVE_CHROMIUM && !IS_ROOT) {
 const mac = (blade: number, nic: number): string => `52:54:00:00:0${blade}:0${nic}`;
 const hyp = (m: string): string => m.replace(/:/g, '-');
 
-let tmp: string;
+let rig: ConsoleRig | undefined;
 let opened: OpenedEngine;
-let services: BootServices;
-let server: Server;
 let base: string;
 let token: string;
-let browser: Browser;
 let page: Page;
 
 function seed(o: OpenedEngine): void {
@@ -77,33 +68,20 @@ const poll = (fn: () => Promise<string>) => expect.poll(fn, { timeout: WAIT, int
 
 describe.skipIf(!HAVE_CHROMIUM && !IS_ROOT)('web console (chromium)', () => {
   beforeAll(async () => {
-    if (!HAVE_CHROMIUM) throw new Error(`chromium is missing at ${CHROMIUM}: run test/support/ensure-deps.sh (it installs Debian's chromium), or set TABULA_CHROMIUM`);
-    tmp = mkdtempSync(join(tmpdir(), 'tabula-console-'));
-    const uiDir = await consoleDir(tmp);
-    const logger = pino({ level: 'silent' });
-    opened = openEngine({ dbPath: join(tmp, 'tabula.db'), logger });
-    token = opened.engine.createToken('console').token;
-    seed(opened);
-    services = createBootServices({ engine: opened.engine, repo: opened.repo, publicUrl: 'http://10.77.0.1:8080/', bootDir: join(tmp, 'pxe'), metrics: new Registry(), logger });
-    const app = createApp({ engine: opened.engine, logger, boot: services, bootTimeline: services.store, uiDir });
-    server = createServer(app);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.setDefaultTimeout(WAIT);
-    // Script errors in the page fail the run loudly rather than as a mysterious timeout.
-    page.on('pageerror', (err) => console.error(`console page error: ${err.message}`));
+    rig = await startConsole({
+      prefix: 'tabula-console-',
+      seed,
+      waitMs: WAIT,
+      app: (o, tmp, logger) => {
+        const services = createBootServices({ engine: o.engine, repo: o.repo, publicUrl: 'http://10.77.0.1:8080/', bootDir: join(tmp, 'pxe'), metrics: new Registry(), logger });
+        return { boot: services, bootTimeline: services.store };
+      },
+    });
+    ({ opened, base, token, page } = rig);
   }, 45_000);
 
   afterAll(async () => {
-    await browser?.close();
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-    opened?.close();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    await rig?.stop();
   });
 
   it('refuses a wrong token with the 401 message, then logs in and lists the seeded hosts', async () => {
