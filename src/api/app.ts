@@ -7,7 +7,7 @@ import express from 'express';
 import type { Logger } from 'pino';
 import type { EngineApi } from '../engine/types.js';
 import type { Registry } from '../metrics.js';
-import type { BootTimeline } from '../store/boot-store.js';
+import type { BootTimeline } from '../boot/events.js';
 import { requireBearer } from './auth.js';
 import { ApiError, errorHandler, routeNotFound } from './errors.js';
 import { buildOpenApiDocument } from './openapi.js';

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { EngineApi, HostView } from '../engine/types.js';
 import type { HostState, SyncReason } from '../domain/model.js';
-import type { BootRecord, BootTimeline } from '../store/boot-store.js';
+import type { BootRecord, BootTimeline } from '../boot/events.js';
 
 /** How the host's last boot ended, as far as its timeline tells. */
 export type BootResult = 'verified' | 'rolled-back' | 'reported' | 'booting' | 'held';

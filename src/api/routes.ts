@@ -5,7 +5,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { z } from 'zod';
 import { formatPlan } from '../domain/plan.js';
 import type { EngineApi } from '../engine/types.js';
-import type { BootTimeline } from '../store/boot-store.js';
+import type { BootTimeline } from '../boot/events.js';
 import { ApiError, invalidRequest, methodNotAllowed, routeNotFound, unsupportedMediaType } from './errors.js';
 import {
   attachmentInputSchema,
@@ -33,7 +33,7 @@ import {
   templateSaveSchema,
 } from './schemas.js';
 import { TabulaError } from '../domain/errors.js';
-import { bootFileServiceOf } from '../boot/dhcp/boot-files.js';
+import { bootFileServiceOf } from '../store/boot-file-store.js';
 import { type HookOwnerRef, hookServiceOf } from '../store/hook-store.js';
 import { type PinTargetRef, templateServiceOf } from '../templates/service.js';
 import { cachedRackSummary, noneMatch } from './rack.js';

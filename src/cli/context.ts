@@ -8,7 +8,8 @@ import { TabulaError } from '../domain/errors.js';
 import { type OpenedEngine, openEngine } from '../engine/index.js';
 import type { EngineApi } from '../engine/types.js';
 import { type Logger, createLogger, parseLogLevel } from '../log.js';
-import { type BootTimeline, SqliteBootStore } from '../store/boot-store.js';
+import type { BootTimeline } from '../boot/events.js';
+import { SqliteBootStore } from '../store/boot-store.js';
 import { type Style, fields, table, type Column } from './format.js';
 import { UsageError } from './parse.js';
 

@@ -13,7 +13,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import type { BootEvent, BootEventSink, BootStage } from '../boot/events.js';
+import type {
+  BootEvent,
+  BootRecord,
+  BootStage,
+  BootStarted,
+  BootStore,
+  BootTimelineEvent,
+  BootTokenOwner,
+  RecordedBootEvent,
+} from '../boot/events.js';
 import { normalizeMac } from '../domain/net.js';
 import type { Counter, Histogram, Registry } from '../metrics.js';
 import type { SqliteRepository } from './sqlite.js';
@@ -30,55 +39,6 @@ const PRUNE_EVERY_MS = 60_000;
 
 /** Buckets of tabula_boot_stage_seconds: a boot takes seconds to minutes (UEFI under TCG: minutes). */
 export const BOOT_STAGE_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800];
-
-export interface BootTimelineEvent {
-  stage: BootStage;
-  at: string;
-  data: Record<string, unknown>;
-}
-
-export interface BootRecord {
-  id: number;
-  /** The MAC the boot started from. */
-  mac: string;
-  startedAt: string;
-  /** The host's latest boot: its token is the one that works. */
-  current: boolean;
-  /** In time order; adopted firmware events come before startedAt. */
-  events: BootTimelineEvent[];
-}
-
-/** What the API and the CLI read. */
-export interface BootTimeline {
-  /** The host's newest `limit` boots, newest first. */
-  listBoots(hostId: number, limit: number): BootRecord[];
-  /**
-   * Changes whenever a host, a boot, a boot event or a report changes: a summary built from them
-   * is still current while this stays the same (GET /rack answers from its cache then).
-   */
-  changeStamp?(): string;
-}
-
-export interface BootStarted {
-  bootId: number;
-  /** Shown once (in the iPXE script); only its SHA-256 is stored. */
-  token: string;
-}
-
-export interface BootTokenOwner {
-  hostId: number;
-  bootId: number;
-  /** The MAC the boot started from. */
-  mac: string;
-  startedAt: string;
-}
-
-export interface RecordedBootEvent {
-  id: number;
-  bootId: number | null;
-  hostId: number | null;
-  at: string;
-}
 
 export interface BootStoreOptions {
   /** tabula_boot_stage_seconds and tabula_boot_events_total are registered here when given. */
@@ -138,7 +98,7 @@ function cleanData(data: BootEvent['data']): Record<string, string | number | bo
   return out;
 }
 
-export class SqliteBootStore implements BootEventSink, BootTimeline {
+export class SqliteBootStore implements BootStore {
   private readonly db: Database.Database;
   private readonly now: () => number;
   private readonly log: Logger | undefined;

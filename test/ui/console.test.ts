@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBootServices } from '../../src/boot/http/index.js';
-import type { OpenedEngine } from '../../src/engine/index.js';
+import { type OpenedEngine, sqliteBootBackend } from '../../src/engine/index.js';
 import { Registry } from '../../src/metrics.js';
 import { CHROMIUM, type ConsoleRig, HAVE_CHROMIUM, IS_ROOT, SHOTS, startConsole } from './harness.js';
 
@@ -73,7 +73,9 @@ describe.skipIf(!HAVE_CHROMIUM && !IS_ROOT)('web console (chromium)', () => {
       seed,
       waitMs: WAIT,
       app: (o, tmp, logger) => {
-        const services = createBootServices({ engine: o.engine, repo: o.repo, publicUrl: 'http://10.77.0.1:8080/', bootDir: join(tmp, 'pxe'), metrics: new Registry(), logger });
+        const metrics = new Registry();
+        const backend = sqliteBootBackend(o, { metrics, logger });
+        const services = createBootServices({ engine: o.engine, backend, publicUrl: 'http://10.77.0.1:8080/', bootDir: join(tmp, 'pxe'), metrics, logger });
         return { boot: services, bootTimeline: services.store };
       },
     });

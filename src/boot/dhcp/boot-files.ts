@@ -1,11 +1,10 @@
 // Per-cluster and per-host replacements of the boot file map (issue 3, "PXE": the option 93 map is
 // "overridable per cluster and per host"). A host's effective map is the server's defaults, then its
-// cluster's entries, then its own. Validation is pure (validateBootFiles); the store is the
-// boot_files table of migration 006; the DHCP side reads one merged index per refresh.
-import type Database from 'better-sqlite3';
-import { TabulaError, invalid } from '../../domain/errors.js';
+// cluster's entries, then its own. Validation is pure (validateBootFiles); the store behind the
+// BootFileStore interface is the boot_files table of migration 006 (src/store/boot-file-store.ts);
+// the DHCP side reads one merged index per refresh.
+import { invalid } from '../../domain/errors.js';
 import type { EngineApi, Ref } from '../../engine/types.js';
-import { SqliteRepository } from '../../store/sqlite.js';
 import type { BootTargets } from './pxe.js';
 
 export const BOOT_FILE_KEYS = ['bios', 'uefiX64', 'uefiIa32', 'arm64', 'arm32', 'httpBootUrl', 'httpScriptUrl'] as const;
@@ -68,62 +67,19 @@ export function mergeBootFiles(cluster: BootFileMap, host: BootFileMap): BootFil
   return { ...cluster, ...host };
 }
 
-interface Row {
-  cluster_id: number | null;
-  host_id: number | null;
-  key: BootFileKey;
-  value: string;
-}
-
 export interface BootFileIndex {
   clusters: Map<number, BootFileMap>;
   hosts: Map<number, BootFileMap>;
 }
 
-export class BootFileStore {
-  private readonly db: Database.Database;
-
-  constructor(db: Database.Database) {
-    this.db = db;
-  }
-
-  forCluster(clusterId: number): BootFileMap {
-    return toMap(this.db.prepare('SELECT * FROM boot_files WHERE cluster_id = ?').all(clusterId) as Row[]);
-  }
-
-  forHost(hostId: number): BootFileMap {
-    return toMap(this.db.prepare('SELECT * FROM boot_files WHERE host_id = ?').all(hostId) as Row[]);
-  }
-
-  /** Every entry, grouped by owner: one query for the DHCP index. */
-  all(): BootFileIndex {
-    const idx: BootFileIndex = { clusters: new Map(), hosts: new Map() };
-    for (const r of this.db.prepare('SELECT * FROM boot_files').all() as Row[]) {
-      const [map, id] = r.cluster_id !== null ? [idx.clusters, r.cluster_id] : [idx.hosts, r.host_id as number];
-      map.set(id, { ...(map.get(id) ?? {}), [r.key]: r.value });
-    }
-    return idx;
-  }
-
-  /** Applies an already validated patch in one transaction. */
-  apply(owner: { clusterId: number } | { hostId: number }, patch: BootFilePatch): void {
-    const [column, id] = 'clusterId' in owner ? (['cluster_id', owner.clusterId] as const) : (['host_id', owner.hostId] as const);
-    const now = new Date().toISOString();
-    const del = this.db.prepare(`DELETE FROM boot_files WHERE ${column} = ? AND key = ?`);
-    const ins = this.db.prepare(`INSERT INTO boot_files (${column}, key, value, updated_at) VALUES (?, ?, ?, ?)`);
-    this.db.transaction(() => {
-      for (const [key, value] of Object.entries(patch) as Array<[BootFileKey, string | null]>) {
-        del.run(id, key);
-        if (value !== null) ins.run(id, key, value, now);
-      }
-    })();
-  }
-}
-
-function toMap(rows: Row[]): BootFileMap {
-  const m: BootFileMap = {};
-  for (const r of rows) m[r.key] = r.value;
-  return m;
+/** Where the overrides are kept (src/store/boot-file-store.ts keeps them in SQLite). */
+export interface BootFileStore {
+  forCluster(clusterId: number): BootFileMap;
+  forHost(hostId: number): BootFileMap;
+  /** Every entry, grouped by owner: one read for the DHCP index. */
+  all(): BootFileIndex;
+  /** Applies an already validated patch as one unit: all of it or nothing. */
+  apply(owner: { clusterId: number } | { hostId: number }, patch: BootFilePatch): void;
 }
 
 export interface ClusterBootFiles {
@@ -169,15 +125,6 @@ export class BootFileService {
     this.store.apply({ hostId: h.id }, validateBootFilePatch(`host '${h.name}'`, patch));
     return this.hostFiles(h.id);
   }
-}
-
-/** The service behind an engine opened on SQLite (the API gets only the engine). */
-export function bootFileServiceOf(engine: EngineApi): BootFileService {
-  const repo = (engine as { repo?: unknown }).repo;
-  if (!(repo instanceof SqliteRepository)) {
-    throw new TabulaError('internal', 'BOOT_FILES_UNAVAILABLE', 'boot file overrides need the engine to run on the SQLite store');
-  }
-  return new BootFileService(engine, new BootFileStore(repo.db));
 }
 
 /** As the responder's per-client override (BootTargets keys are the same names). */

@@ -6,6 +6,5 @@ export * from './pxe.js';
 export * from './server-logic.js';
 export * from './udp-server.js';
 export { ipToUint, uintToIp, isIpv4 } from './ip.js';
-export { SqliteLeaseStore } from './sqlite-leases.js';
 export { EngineReservations } from './reservations.js';
 export type { EngineReservationsOptions, ReservationConflict } from './reservations.js';

@@ -1,5 +1,6 @@
 // The HTTP boot chain: createBootServices builds the express router (mounted at the root by
-// createApp's `boot` option) and the boot timeline store the DHCP and TFTP servers report to.
+// createApp's `boot` option) over a BootBackend; its store is the boot timeline the DHCP and TFTP
+// servers report to.
 export {
   BOOT_TOKEN_HEADER,
   DEFAULT_KERNEL_ARGS,
@@ -14,4 +15,5 @@ export {
 } from './router.js';
 export { parseRange, type RangeResult } from './artefacts.js';
 export { fallbackPlan, type FallbackPlan } from './fallback.js';
-export { SqliteBootStore, type BootRecord, type BootTimeline, type BootTimelineEvent } from '../../store/boot-store.js';
+export type { BootBackend, BootHosts, BootTemplates } from './backend.js';
+export type { BootRecord, BootStore, BootTimeline, BootTimelineEvent } from '../events.js';

@@ -7,7 +7,7 @@
 //   POST /boot/{mac}/inventory   the blade's NICs                      \
 //   GET  /boot/{mac}/config      the apply script of the host's plan    > boot token required
 //   POST /boot/{mac}/report      applied / verified / rolled back       /
-// Every stage lands in the boot timeline (SqliteBootStore). Tokens are never logged: requests are
+// Every stage lands in the boot timeline (the backend's BootStore). Tokens are never logged: requests are
 // logged by route pattern, and tokens travel in headers only.
 import { join } from 'node:path';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
@@ -21,10 +21,8 @@ import type { Registry } from '../../metrics.js';
 import { ApiError, invalidRequest, methodNotAllowed, sendError } from '../../api/errors.js';
 import { bearerToken } from '../../api/auth.js';
 import { inventoryReportSchema } from '../../api/schemas.js';
-import { type BootTokenOwner, SqliteBootStore } from '../../store/boot-store.js';
-import type { SqliteRepository } from '../../store/sqlite.js';
-import { templateServiceFor } from '../../templates/service.js';
-import type { BootEventSink, BootStage } from '../events.js';
+import type { BootEventSink, BootStage, BootStore, BootTokenOwner } from '../events.js';
+import type { BootBackend } from './backend.js';
 import { artefactSize, sendArtefact } from './artefacts.js';
 import { kernelStateSchema } from './kernel-schema.js';
 import { fallbackPlan } from './fallback.js';
@@ -41,7 +39,8 @@ export const BOOT_TOKEN_HEADER = 'x-tabula-token';
 
 export interface BootServicesOptions {
   engine: Engine;
-  repo: SqliteRepository;
+  /** Hosts, boots and templates (sqliteBootBackend in src/engine builds the SQLite one). */
+  backend: BootBackend;
   /** What blades are told, e.g. http://10.77.0.1:8080 (no trailing slash needed). */
   publicUrl: string;
   /** Holds vmlinuz and initrd.img. */
@@ -56,7 +55,7 @@ export interface BootServices {
   router: Router;
   /** Where the DHCP and TFTP servers report their stages. */
   events: BootEventSink;
-  store: SqliteBootStore;
+  store: BootStore;
   /** The generic iPXE script (chains to the per-host one by MAC). */
   genericScript(): string;
   /**
@@ -160,13 +159,12 @@ function textReply(res: Response, body: string, headers: Record<string, string> 
 // ------------------------------------------------------------------ the services
 
 export function createBootServices(opts: BootServicesOptions): BootServices {
-  const { engine, repo, metrics } = opts;
+  const { engine, metrics } = opts;
+  const { hosts, store, templates } = opts.backend;
   const logger = opts.logger.child({ component: 'boot-http' });
   const publicUrl = opts.publicUrl.replace(/\/+$/, '');
   const kernelArgs = opts.kernelArgs ?? DEFAULT_KERNEL_ARGS;
-  const store = new SqliteBootStore(repo, { metrics, logger });
   // Each host gets its effective template revision (host pin > cluster pin > current); previews use these settings.
-  const templates = templateServiceFor(engine, repo);
   templates.boot = { publicUrl, kernelArgs, retrySeconds: GENERIC_RETRY_SECONDS };
   const requests = metrics.counter('tabula_http_requests_total', 'HTTP requests by route and status');
   const tokensIssued = metrics.counter('tabula_boot_tokens_issued_total', 'Boot tokens issued (one per per-host iPXE script)');
@@ -202,7 +200,7 @@ export function createBootServices(opts: BootServicesOptions): BootServices {
     if (!owner) throw tokenInvalid('the boot token is unknown or belongs to an earlier boot; reboot the blade to get a fresh one');
     const mac = pathMac(req);
     locals(res).mac = mac;
-    const host = repo.findHostByMac(mac);
+    const host = hosts.findHostByMac(mac);
     if (!host || host.id !== owner.hostId) {
       throw new ApiError(403, 'BOOT_TOKEN_WRONG_HOST', `the boot token does not belong to the host of ${mac}`, { mac });
     }
@@ -234,7 +232,7 @@ export function createBootServices(opts: BootServicesOptions): BootServices {
 
   const hostScript = (mac: string, via: 'http' | 'tftp'): string =>
     // One commit for the boot, its token and its first event (this runs for every boot of every blade).
-    repo.transaction(() => {
+    hosts.transaction(() => {
       const { host, enrolled } = engine.findOrEnrolHost(mac);
       const { bootId, token } = store.startBoot(host.id, mac);
       const script = templates.renderHostIpxe(host.id, { publicUrl, mac: hexhyp(mac), token, kernelArgs, host: { name: host.name, generation: host.generation } });
@@ -359,7 +357,7 @@ export function createBootServices(opts: BootServicesOptions): BootServices {
     } catch (err) {
       if (!(err instanceof TabulaError) || err.code !== 'HOST_CONFIG_INVALID') throw err;
       const violations = (err.details.violations ?? []) as Violation[];
-      const safe = fallbackPlan(repo.loadHostConfig(boot.hostId), boot.mac);
+      const safe = fallbackPlan(hosts.loadHostConfig(boot.hostId), boot.mac);
       if (!safe) throw err; // nothing safe to hand out: the blade sees the error and keeps its boot network
       plan = safe.plan;
       fallback = violations[0]?.code ?? err.code;

@@ -1,7 +1,8 @@
 // tabula boot-files show|set (--host H | --cluster C): the per-cluster and per-host replacements of the
 // DHCP boot file map (option 93 arch -> file), the same service as /api/v1/{clusters|hosts}/{ref}/boot-files.
 import type { Command } from 'commander';
-import { BOOT_FILE_KEYS, type BootFileMap, type BootFilePatch, bootFileServiceOf } from '../../boot/dhcp/boot-files.js';
+import { BOOT_FILE_KEYS, type BootFileMap, type BootFilePatch } from '../../boot/dhcp/boot-files.js';
+import { bootFileServiceOf } from '../../store/boot-file-store.js';
 import { type Ctx, type Session, action } from '../context.js';
 import { UsageError } from '../parse.js';
 

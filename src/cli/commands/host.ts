@@ -6,7 +6,7 @@ import { HOST_STATES, type CustomProperties, type HostState, type InventoryRepor
 import type { HostInput, HostPatch, HostReport, HostView, ReconcileResult } from '../../engine/types.js';
 import type { InterfaceState } from '../../domain/plan-types.js';
 import { describeDifference } from '../../domain/observed.js';
-import type { BootRecord } from '../../store/boot-store.js';
+import type { BootRecord } from '../../boot/events.js';
 import { type Ctx, type Session, action } from '../context.js';
 import { type Column, cell, violationLines } from '../format.js';
 import { UsageError, parseInteger, parseKey, parseKeyValue } from '../parse.js';

@@ -14,11 +14,11 @@ import { type Command, Option } from 'commander';
 import type { Router } from 'express';
 import { dhcpMetrics, instrumentDhcp } from '../../boot/dhcp/instrument.js';
 import { DEFAULT_BOOT_FILES } from '../../boot/dhcp/pxe.js';
-import { BootFileStore } from '../../boot/dhcp/boot-files.js';
+import { SqliteBootFileStore } from '../../store/boot-file-store.js';
 import { EngineReservations } from '../../boot/dhcp/reservations.js';
 import { DhcpResponder } from '../../boot/dhcp/server-logic.js';
 import type { DhcpServerConfig } from '../../boot/dhcp/server-logic.js';
-import { SqliteLeaseStore } from '../../boot/dhcp/sqlite-leases.js';
+import { SqliteLeaseStore } from '../../store/lease-store.js';
 import { reservationStamp } from '../../store/reservation-stamp.js';
 import { startDhcpServer } from '../../boot/dhcp/udp-server.js';
 import type { BootEventSink } from '../../boot/events.js';
@@ -287,13 +287,15 @@ async function serve(ctx: Ctx, options: ServeOptions): Promise<void> {
     const publicUrl = resolvePublicUrl(options, addr, dhcp, logger);
 
     // Loaded here so that the other commands start without express.
-    const [{ createApp }, { createBootServices }, pxeRouter, { default: express }] = await Promise.all([
+    const [{ createApp }, { createBootServices }, { sqliteBootBackend }, pxeRouter, { default: express }] = await Promise.all([
       import('../../api/app.js'),
       import('../../boot/http/index.js'),
+      import('../../engine/index.js'),
       pxeFilesRouter(tftpRoot),
       import('express'),
     ]);
-    const boot = createBootServices({ engine: sc.engine, repo: sc.repo, publicUrl, bootDir, metrics: sc.metrics, logger });
+    const backend = sqliteBootBackend(opened, { metrics: sc.metrics, logger: logger.child({ component: 'boot-http' }) });
+    const boot = createBootServices({ engine: sc.engine, backend, publicUrl, bootDir, metrics: sc.metrics, logger });
     const bootRouter = express.Router();
     bootRouter.use(pxeRouter);
     bootRouter.use(boot.router);
@@ -334,7 +336,7 @@ async function serve(ctx: Ctx, options: ServeOptions): Promise<void> {
 
     if (dhcp && sockets) {
       const dlog = logger.child({ service: 'dhcp' });
-      const bootFiles = new BootFileStore(sc.repo.db);
+      const bootFiles = new SqliteBootFileStore(sc.repo.db);
       const reservations = new EngineReservations(sc.engine, {
         bootFiles: () => bootFiles.all(),
         onConflict: (c) => dlog.warn({ ip: c.ip, hosts: c.hosts }, 'address reserved by several hosts: reserved for none of them'),

@@ -2,7 +2,7 @@
 // SQLite (migration 006), and what DHCP hands each client once they are set.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BOOT_FILE_KEYS, bootFileProblem, mergeBootFiles, validateBootFilePatch } from '../../../src/boot/dhcp/boot-files.js';
-import { BootFileStore } from '../../../src/boot/dhcp/boot-files.js';
+import { SqliteBootFileStore } from '../../../src/store/boot-file-store.js';
 import { decodePacket } from '../../../src/boot/dhcp/packet.js';
 import type { DhcpPacket } from '../../../src/boot/dhcp/packet.js';
 import { DEFAULT_BOOT_FILES } from '../../../src/boot/dhcp/pxe.js';
@@ -146,7 +146,7 @@ describe('DHCP hands out the overridden files', () => {
     engine.updateHost(a.id, { cluster: 'rack1' });
     engine.updateHost(b.id, { cluster: 'rack1' });
     engine.updateHost(c.id, { cluster: 'rack2' });
-    const store = new BootFileStore(repo.db);
+    const store = new SqliteBootFileStore(repo.db);
     store.apply({ clusterId: engine.getCluster('rack1').id }, { uefiX64: 'snponly.efi', httpScriptUrl: 'http://10.77.0.9/rack1.ipxe' });
     store.apply({ hostId: b.id }, { uefiX64: 'b/ipxe.efi', bios: 'b/undionly.kpxe' });
 

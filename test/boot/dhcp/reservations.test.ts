@@ -7,11 +7,11 @@ import { EngineReservations } from '../../../src/boot/dhcp/reservations.js';
 import type { ReservationConflict } from '../../../src/boot/dhcp/reservations.js';
 import { DhcpResponder } from '../../../src/boot/dhcp/server-logic.js';
 import type { DhcpAction, DhcpServerConfig } from '../../../src/boot/dhcp/server-logic.js';
-import { SqliteLeaseStore } from '../../../src/boot/dhcp/sqlite-leases.js';
+import { SqliteLeaseStore } from '../../../src/store/lease-store.js';
 import type { InventoryReport } from '../../../src/domain/model.js';
 import { type OpenedEngine, openEngine } from '../../../src/engine/index.js';
 import { reservationStamp } from '../../../src/store/reservation-stamp.js';
-import { BootFileStore } from '../../../src/boot/dhcp/boot-files.js';
+import { SqliteBootFileStore } from '../../../src/store/boot-file-store.js';
 import { ip, opt, plainDiscover, plainMessage } from './fixtures.js';
 
 const mac = (n: number): string => `52:54:00:00:03:${n.toString(16).padStart(2, '0')}`;
@@ -155,7 +155,7 @@ describe('the reservation index under a version stamp', () => {
     engine.createNetwork('default', { name: 'storage', vlan: 300 });
     const s3 = reservationStamp(repo);
     expect(s3).not.toBe(s2);
-    new BootFileStore(repo.db).apply({ hostId: id }, { bios: 'custom.kpxe' });
+    new SqliteBootFileStore(repo.db).apply({ hostId: id }, { bios: 'custom.kpxe' });
     const s4 = reservationStamp(repo);
     expect(s4).not.toBe(s3);
     engine.recordApplied(id, engine.getHost(id).generation);

@@ -12,7 +12,7 @@ import type { DhcpPacket } from '../../../src/boot/dhcp/packet.js';
 import { DEFAULT_BOOT_FILES } from '../../../src/boot/dhcp/pxe.js';
 import { DhcpResponder } from '../../../src/boot/dhcp/server-logic.js';
 import type { DhcpAction, DhcpLogEntry, DhcpServerConfig, Endpoint, Reservation, ReservationSource } from '../../../src/boot/dhcp/server-logic.js';
-import { SqliteLeaseStore } from '../../../src/boot/dhcp/sqlite-leases.js';
+import { SqliteLeaseStore } from '../../../src/store/lease-store.js';
 import { SqliteRepository } from '../../../src/store/sqlite.js';
 import { ip, opt, plainDiscover, plainMessage } from './fixtures.js';
 

@@ -2,7 +2,7 @@
 // token, kernel and initrd, inventory, config, report; then the timeline over the API and /metrics.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BootRecord } from '../../../src/store/boot-store.js';
+import type { BootRecord } from '../../../src/boot/events.js';
 import { call, errorOf, startHarness } from '../../api/helpers.js';
 import { type BootHarness, PUBLIC_URL, errorCode, hyp, inventory, mac, send, startBootHarness, tokenOf } from './helpers.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../../src/cli/program.js';
-import type { BootRecord } from '../../../src/store/boot-store.js';
+import type { BootRecord } from '../../../src/boot/events.js';
 import { type BootHarness, hyp, inventory, mac, send, startBootHarness, tokenOf } from './helpers.js';
 
 let h: BootHarness;

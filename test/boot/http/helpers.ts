@@ -11,7 +11,7 @@ import type { Express } from 'express';
 import { pino } from 'pino';
 import { createApp } from '../../../src/api/app.js';
 import { type BootServices, createBootServices } from '../../../src/boot/http/index.js';
-import { type OpenedEngine, openEngine } from '../../../src/engine/index.js';
+import { type OpenedEngine, openEngine, sqliteBootBackend } from '../../../src/engine/index.js';
 import { Registry } from '../../../src/metrics.js';
 
 export const PUBLIC_URL = 'http://10.77.0.1:8080';
@@ -55,7 +55,8 @@ export async function startBootHarness(opts: { dbPath?: string; withArtefacts?: 
   const opened = openEngine({ dbPath: opts.dbPath ?? ':memory:', logger });
   const adminToken = opened.engine.createToken('admin').token;
   const metrics = new Registry();
-  const services = createBootServices({ engine: opened.engine, repo: opened.repo, publicUrl: `${PUBLIC_URL}/`, bootDir, metrics, logger });
+  const backend = sqliteBootBackend(opened, { metrics, logger });
+  const services = createBootServices({ engine: opened.engine, backend, publicUrl: `${PUBLIC_URL}/`, bootDir, metrics, logger });
   const app = createApp({ engine: opened.engine, logger, boot: services, metrics, bootTimeline: services.store });
   const server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

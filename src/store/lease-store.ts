@@ -1,6 +1,6 @@
 // A durable LeaseStore over Tabula's SQLite database (table dhcp_leases, db/migrations/003_leases.sql).
 //
-// Same semantics as InMemoryLeaseStore (leases.ts): a MAC holds one address, expired records keep
+// Same semantics as InMemoryLeaseStore (src/boot/dhcp/leases.ts): a MAC holds one address, expired records keep
 // their address until the range runs dry, a declined address belongs to nobody until it expires.
 // The database is the truth: every offer, bind, release and decline is one committed transaction
 // (WAL), so leases survive a restart and a kill -9, and the primary key on the address makes two
@@ -13,10 +13,10 @@
 // One DHCP server per database: another process deleting rows would not free them in this index
 // (they become usable again after a restart).
 import type Database from 'better-sqlite3';
-import { ipToUint, uintToIp } from './ip.js';
-import { RangePool, parseOrThrow } from './leases.js';
-import { atomically } from '../../store/atomically.js';
-import type { Lease, LeaseState, LeaseStore } from './leases.js';
+import { ipToUint, uintToIp } from '../boot/dhcp/ip.js';
+import { RangePool, parseOrThrow } from '../boot/dhcp/leases.js';
+import type { Lease, LeaseState, LeaseStore } from '../boot/dhcp/leases.js';
+import { atomically } from './atomically.js';
 
 interface LeaseRow {
   ip_num: number;
