@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
 # Builds Tabula's stateless boot image into pxe/build/ (docs/image.md):
 #   vmlinuz       Debian's kernel (linux-image-amd64), unchanged
-#   initrd.img    gzip'd newc cpio: busybox (static) with applet symlinks, iproute2's /sbin/ip and
-#                 /sbin/bridge and /sbin/tc with their libraries and loader, iperf3 (link and QoS
-#                 measurements), the bonding/8021q/bridge and NIC driver
-#                 modules (dependencies resolved depth-first from modules.dep), Open vSwitch (ovsdb-server,
-#                 ovs-vswitchd, ovs-vsctl, ovs-appctl, ovsdb-tool, their libraries, vswitch.ovsschema; the
-#                 openvswitch module and its dependencies, loaded only by ovs plans), the traffic-control
-#                 modules of QoS limits (tbf, htb, ingress, basic/matchall filters, police; loaded only
-#                 by plans with limits), /init (pxe/init.sh),
-#                 the apply environment (pxe/apply-env.sh) and the udhcpc hook (pxe/udhcpc.script)
+#   initrd.img    newc cpio, zstd-compressed (gzip for a kernel without CONFIG_RD_ZSTD): busybox
+#                 (static) with applet symlinks, iproute2's /sbin/ip, /sbin/bridge and /sbin/tc with
+#                 their libraries and loader, iperf3 (link and QoS measurements), the bonding, 8021q,
+#                 bridge and NIC driver modules (dependencies resolved depth-first from modules.dep),
+#                 Open vSwitch (ovsdb-server, ovs-vswitchd, ovs-vsctl, ovs-appctl, ovsdb-tool, their
+#                 libraries, vswitch.ovsschema; the openvswitch module and its dependencies, loaded
+#                 only by ovs plans), the traffic-control modules of QoS limits (tbf, htb, ingress,
+#                 basic/matchall filters, police; loaded only by plans with limits), /init
+#                 (pxe/init.sh), the apply environment (pxe/apply-env.sh) and the udhcpc hook
+#                 (pxe/udhcpc.script)
 #   undionly.kpxe, ipxe.efi, snponly.efi   Debian's iPXE binaries, for the TFTP root
 #   manifest.txt  versions, sizes, checksums, module load order
 # Run by `npm run build:pxe`. Installs the Debian packages it needs when root. Reproducible (fixed
-# mtimes from SOURCE_DATE_EPOCH, sorted cpio input, owner 0:0, gzip -n) and cached: nothing is rebuilt
-# while the stamp (hash of the sources in pxe/ and the versions of every package used) is unchanged.
+# mtimes from SOURCE_DATE_EPOCH, sorted cpio input, owner 0:0, single-threaded zstd or gzip -n) and
+# cached: nothing is rebuilt while the stamp (hash of the sources in pxe/ and the versions of every
+# package used) is unchanged.
 # Environment: FORCE=1 rebuilds anyway; KVER=6.1.0-xx-amd64 picks a kernel; TABULA_PXE_OUT=dir
 # writes elsewhere; SOURCE_DATE_EPOCH overrides the fixed timestamp.
-set -euo pipefail
+set -Eeuo pipefail
 export LC_ALL=C
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,7 +29,7 @@ MODULES=(virtio_pci virtio_net e1000 e1000e igb ixgbe i40e ice bnxt_en mlx5_core
 # Shipped but not loaded at boot: an ovs plan's apply script loads them (modprobe, through modules.dep).
 # crc32c_generic is libcrc32c's soft dependency, which busybox modprobe does not follow: loaded first.
 ONDEMAND_MODULES=(crc32c_generic openvswitch sch_tbf sch_htb sch_ingress cls_basic cls_matchall act_police)
-PACKAGES=(linux-image-amd64 busybox-static iproute2 ipxe cpio gzip kmod openvswitch-switch openvswitch-common iperf3)
+PACKAGES=(linux-image-amd64 busybox-static iproute2 ipxe cpio gzip zstd kmod openvswitch-switch openvswitch-common iperf3)
 # Open vSwitch: the two daemons and the three tools /init and the apply script call (docs/image.md).
 OVS_BINS=(/usr/sbin/ovsdb-server /usr/sbin/ovs-vswitchd /usr/bin/ovs-vsctl /usr/bin/ovs-appctl /usr/bin/ovsdb-tool)
 OVS_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
@@ -37,6 +39,8 @@ SOURCES=(build.sh init.sh apply-env.sh udhcpc.script)
 
 say() { printf 'build-pxe: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
+# A command that fails under set -e without a message of its own still names itself.
+trap 'say "error: exit $? at line $LINENO: $BASH_COMMAND"' ERR
 
 # ------------------------------------------------------------------ packages
 
@@ -78,6 +82,10 @@ VMLINUZ=/boot/vmlinuz-$KVER
 MODDIR=/lib/modules/$KVER
 [ -r "$VMLINUZ" ] || die "$VMLINUZ is missing or unreadable"
 [ -r "$MODDIR/modules.dep" ] || die "$MODDIR/modules.dep is missing"
+# The initrd's compression: zstd when the kernel unpacks it (CONFIG_RD_ZSTD). Measured under TCG it
+# unpacks as fast as gzip and is 31 % smaller (10.9 against 15.9 MB), so every blade downloads 5 MB
+# less; xz is 39 % smaller but unpacks 1.7 s slower (docs/image.md). gzip for any other kernel.
+if grep -qx 'CONFIG_RD_ZSTD=y' "/boot/config-$KVER" 2>/dev/null; then INITRD_COMPRESS=zstd; else INITRD_COMPRESS=gzip; fi
 
 BUSYBOX=/bin/busybox
 [ -x "$BUSYBOX" ] && "$BUSYBOX" --list >/dev/null 2>&1 || die "$BUSYBOX (busybox-static) is missing"
@@ -163,7 +171,7 @@ STAMP=$(
   {
     for s in "${SOURCES[@]}"; do sha256sum "$HERE/$s"; done | sed "s|$HERE/||"
     printf '%s\n' "$VERSIONS"
-    printf 'kernel %s\nmodules %s\nondemand %s\nepoch %s\n' "$KVER" "${MODULES[*]}" "${ONDEMAND_MODULES[*]}" "$SOURCE_DATE_EPOCH"
+    printf 'kernel %s\nmodules %s\nondemand %s\nepoch %s\ninitrd %s\n' "$KVER" "${MODULES[*]}" "${ONDEMAND_MODULES[*]}" "$SOURCE_DATE_EPOCH" "$INITRD_COMPRESS"
   } | sha256sum | cut -d' ' -f1
 )
 
@@ -300,8 +308,10 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 # Fixed metadata: permissions from umask/install above, owner 0:0 in cpio, one mtime everywhere.
+# zstd runs on one thread (-T1) so that the output does not depend on the machine.
+compress_initrd() { if [ "$INITRD_COMPRESS" = zstd ]; then zstd -19 -T1 -q -c; else gzip -n -9; fi; }
 find "$ROOT" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
-(cd "$ROOT" && find . -mindepth 1 -print0 | sort -z | cpio --null -o -H newc --reproducible -R 0:0 --quiet) | gzip -n -9 > "$STAGE/initrd.img"
+(cd "$ROOT" && find . -mindepth 1 -print0 | sort -z | cpio --null -o -H newc --reproducible -R 0:0 --quiet) | compress_initrd > "$STAGE/initrd.img"
 
 install -m 0644 "$VMLINUZ" "$STAGE/vmlinuz"
 for f in "${IPXE_FILES[@]}"; do install -m 0644 "$(ipxe_file "$f")" "$STAGE/$f"; done
@@ -309,7 +319,7 @@ for f in "${IPXE_FILES[@]}"; do install -m 0644 "$(ipxe_file "$f")" "$STAGE/$f";
 unpacked=$(du -sb "$ROOT" | cut -f1)
 {
   printf '# Tabula boot image (pxe/build.sh), stamp %s\n' "$STAMP"
-  printf 'kernel %s\nsource_date_epoch %s\ninitrd_unpacked_bytes %s\n\n' "$KVER" "$SOURCE_DATE_EPOCH" "$unpacked"
+  printf 'kernel %s\nsource_date_epoch %s\ninitrd_compression %s\ninitrd_unpacked_bytes %s\n\n' "$KVER" "$SOURCE_DATE_EPOCH" "$INITRD_COMPRESS" "$unpacked"
   printf '# artefacts (bytes sha256)\n'
   for f in vmlinuz initrd.img "${IPXE_FILES[@]}"; do
     printf '%s %s %s\n' "$f" "$(stat -c %s "$STAGE/$f")" "$(sha256sum < "$STAGE/$f" | cut -d' ' -f1)"

@@ -46,8 +46,9 @@ export function buildImage(): string {
   try {
     return execFileSync('bash', [path.join(REPO, 'pxe', 'build.sh')], { encoding: 'utf8', timeout: 900_000, stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
-    const err = e as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`npm run build:pxe failed: ${err.message}\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+    const err = e as { stdout?: string; stderr?: string; message: string; status?: number | null; signal?: string | null };
+    // execFileSync's message already ends with the build's stderr.
+    throw new Error(`npm run build:pxe failed (exit ${err.status ?? '-'}, signal ${err.signal ?? '-'}): ${err.message}\n${err.stdout ?? ''}`);
   }
 }
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 # busybox-static provides busybox (udhcpc and the image's applets); Debian's busybox conflicts with it.
 PKGS=(iproute2 isc-dhcp-client curl atftp python3 tcpdump
-      qemu-system-x86 linux-image-amd64 busybox-static ipxe ipxe-qemu ovmf cpio gzip kmod dnsmasq-base radvd
+      qemu-system-x86 linux-image-amd64 busybox-static ipxe ipxe-qemu ovmf cpio gzip zstd kmod dnsmasq-base radvd
       chromium openvswitch-switch)
 missing=()
 for p in "${PKGS[@]}"; do
