@@ -14,7 +14,7 @@
 // (they become usable again after a restart).
 import type Database from 'better-sqlite3';
 import { ipToUint, uintToIp } from '../boot/dhcp/ip.js';
-import { RangePool, parseOrThrow } from '../boot/dhcp/leases.js';
+import { type RangePool, RangePools, parseOrThrow } from '../boot/dhcp/leases.js';
 import type { Lease, LeaseState, LeaseStore } from '../boot/dhcp/leases.js';
 import { atomically } from './atomically.js';
 
@@ -34,7 +34,7 @@ function toLease(r: LeaseRow): Lease {
 
 export class SqliteLeaseStore implements LeaseStore {
   private readonly db: Database.Database;
-  private readonly pools = new Map<string, RangePool>();
+  private readonly pools = new RangePools();
   private readonly q: {
     byMac: Database.Statement<[string], LeaseRow>;
     byIp: Database.Statement<[number], LeaseRow>;
@@ -101,14 +101,14 @@ export class SqliteLeaseStore implements LeaseStore {
   release(mac: string): void {
     if (mac === '') return;
     const freed = this.q.dropMac.all(mac);
-    for (const r of freed) this.free(r.ip_num);
+    for (const r of freed) this.pools.free(r.ip_num);
   }
 
   decline(ip: string, until: number): void {
     const n = parseOrThrow(ip);
     // The upsert replaces whoever held the address: one statement, one transaction.
     this.q.upsert.run(n, uintToIp(n), '', 'declined', until, null, new Date().toISOString());
-    this.markTaken(n);
+    this.pools.take(n);
   }
 
   allocate(range: readonly [string, string], now: number, accept?: (ip: string) => boolean): string | undefined {
@@ -139,34 +139,22 @@ export class SqliteLeaseStore implements LeaseStore {
 
   private assign(mac: string, n: number, state: LeaseState, until: number, clientId: string | undefined): void {
     // The MAC's record on another address goes; the upsert then replaces any other holder of `n`.
-    for (const r of this.q.dropOtherOfMac.all(mac, n)) this.free(r.ip_num);
+    for (const r of this.q.dropOtherOfMac.all(mac, n)) this.pools.free(r.ip_num);
     this.q.upsert.run(n, uintToIp(n), mac, state, until, clientId ?? null, new Date().toISOString());
-    this.markTaken(n);
-  }
-
-  private free(n: number): void {
-    for (const pool of this.pools.values()) if (pool.contains(n)) pool.free(n);
-  }
-
-  private markTaken(n: number): void {
-    for (const pool of this.pools.values()) if (pool.contains(n)) pool.take(n);
+    this.pools.take(n);
   }
 
   private poolFor(range: readonly [string, string]): RangePool {
-    const key = `${range[0]}-${range[1]}`;
-    let pool = this.pools.get(key);
-    if (pool) return pool;
-    pool = RangePool.forRange(range);
     // Once per range: the rows inside it (an index range scan of the primary key).
-    for (const r of this.q.inRange.iterate(pool.start, pool.end)) pool.take(r.ip_num);
-    this.pools.set(key, pool);
-    return pool;
+    return this.pools.of(range, (pool) => {
+      for (const r of this.q.inRange.iterate(pool.start, pool.end)) pool.take(r.ip_num);
+    });
   }
 
   /** Drops every record that expired by `now`, in one transaction. Returns how many. */
   private reclaimExpired(now: number): number {
     const freed = this.q.reclaim.all(now);
-    for (const r of freed) this.free(r.ip_num);
+    for (const r of freed) this.pools.free(r.ip_num);
     return freed.length;
   }
 }

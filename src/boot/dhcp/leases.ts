@@ -133,6 +133,32 @@ export class RangePool {
   }
 }
 
+/** The RangePool of every range a lease store has served, keyed by "first-last". */
+export class RangePools {
+  private readonly pools = new Map<string, RangePool>();
+
+  /** The range's pool; `seed` marks the addresses already held the first time the range is used. */
+  of(range: readonly [string, string], seed: (pool: RangePool) => void): RangePool {
+    const key = `${range[0]}-${range[1]}`;
+    let pool = this.pools.get(key);
+    if (pool) return pool;
+    pool = RangePool.forRange(range);
+    seed(pool);
+    this.pools.set(key, pool);
+    return pool;
+  }
+
+  /** Marks an address taken in every pool that holds it. */
+  take(n: number): void {
+    for (const pool of this.pools.values()) if (pool.contains(n)) pool.take(n);
+  }
+
+  /** Marks an address free in every pool that holds it. */
+  free(n: number): void {
+    for (const pool of this.pools.values()) if (pool.contains(n)) pool.free(n);
+  }
+}
+
 /** An IPv4 address as a number; a TypeError naming the text otherwise. */
 export function parseOrThrow(ip: string): number {
   const n = ipToUint(ip);
@@ -149,7 +175,7 @@ function toLease(r: LeaseRecord): Lease {
 export class InMemoryLeaseStore implements LeaseStore {
   private readonly byMac = new Map<string, LeaseRecord>();
   private readonly byIp = new Map<number, LeaseRecord>();
-  private readonly pools = new Map<string, RangePool>();
+  private readonly pools = new RangePools();
   private heap: HeapEntry[] = [];
   private gen = 0;
 
@@ -188,7 +214,7 @@ export class InMemoryLeaseStore implements LeaseStore {
     if (holder) this.remove(holder);
     const rec: LeaseRecord = { mac: '', ip: uintToIp(n), ipNum: n, state: 'declined', expires: until, gen: ++this.gen };
     this.byIp.set(n, rec);
-    this.markTaken(n);
+    this.pools.take(n);
     this.schedule(rec);
   }
 
@@ -213,31 +239,23 @@ export class InMemoryLeaseStore implements LeaseStore {
     if (clientId !== undefined) rec.clientId = clientId;
     this.byMac.set(mac, rec);
     this.byIp.set(n, rec);
-    this.markTaken(n);
+    this.pools.take(n);
     this.schedule(rec);
   }
 
   private remove(r: LeaseRecord): void {
     if (this.byIp.get(r.ipNum) === r) {
       this.byIp.delete(r.ipNum);
-      for (const pool of this.pools.values()) if (pool.contains(r.ipNum)) pool.free(r.ipNum);
+      this.pools.free(r.ipNum);
     }
     if (r.mac !== '' && this.byMac.get(r.mac) === r) this.byMac.delete(r.mac);
   }
 
-  private markTaken(n: number): void {
-    for (const pool of this.pools.values()) if (pool.contains(n)) pool.take(n);
-  }
-
   private poolFor(range: readonly [string, string]): RangePool {
-    const key = `${range[0]}-${range[1]}`;
-    let pool = this.pools.get(key);
-    if (pool) return pool;
-    pool = RangePool.forRange(range);
     // One pass over existing records when a range is first used (records may predate it).
-    for (const n of this.byIp.keys()) if (pool.contains(n)) pool.take(n);
-    this.pools.set(key, pool);
-    return pool;
+    return this.pools.of(range, (pool) => {
+      for (const n of this.byIp.keys()) if (pool.contains(n)) pool.take(n);
+    });
   }
 
   // --- expiry heap (min-heap on `expires`; stale entries are skipped by generation) ---
