@@ -1,11 +1,12 @@
 // Static boot artefacts (kernel, initrd) over HTTP: exact Content-Length, one byte range per request
 // (RFC 9110 section 14), HEAD. The file names are fixed by the caller, never taken from the request.
-import { createReadStream, promises as fsp } from 'node:fs';
+import { type Stats, promises as fsp } from 'node:fs';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 
-/** Read size of the kernel/initrd stream. */
-const STREAM_CHUNK = 1 << 20;
+/** Size of the views written to the socket, so that backpressure holds while a slow client reads. */
+const WRITE_CHUNK = 1 << 20;
 
 export type RangeResult = { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
 
@@ -47,19 +48,59 @@ export interface ArtefactSent {
   size: number;
 }
 
-/** A regular file's size, or null when it is missing (or not a regular file). */
-export async function artefactSize(file: string): Promise<number | null> {
+/** A regular file's stat, or null when it is missing (or not a regular file). */
+async function statFile(file: string): Promise<Stats | null> {
   try {
     const st = await fsp.stat(file);
-    return st.isFile() ? st.size : null;
+    return st.isFile() ? st : null;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
     throw e;
   }
 }
 
-/** Sends `file` (whose size the caller checked) for GET or HEAD, honouring a single Range. */
-export async function sendArtefact(req: Request, res: Response, file: string, size: number): Promise<ArtefactSent> {
+const versionOf = (st: Stats): string => `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+
+/**
+ * The boot artefacts in memory. Every blade of a rack downloads the same kernel and initrd, so each
+ * file is read once and every response writes views of one shared Buffer: no file reads and no
+ * copies per request (the stream it replaces read each download from disk in 1 MiB chunks). A file
+ * that changes on disk (a new build moves new files into place) is read again on its next request;
+ * requests that arrive while it is read share that one read.
+ */
+export class ArtefactCache {
+  private readonly held = new Map<string, { version: string; data: Buffer }>();
+  private readonly reading = new Map<string, { version: string; data: Promise<Buffer> }>();
+
+  /** The file's bytes as they are now, or null when it is missing or not a regular file. */
+  async get(file: string): Promise<Buffer | null> {
+    const st = await statFile(file);
+    if (!st) {
+      this.held.delete(file);
+      return null;
+    }
+    const version = versionOf(st);
+    const hit = this.held.get(file);
+    if (hit?.version === version) return hit.data;
+    const pending = this.reading.get(file);
+    if (pending?.version === version) return pending.data;
+    const data = fsp.readFile(file);
+    this.reading.set(file, { version, data });
+    try {
+      const bytes = await data;
+      // Changed while it was read: serve what was read, keep nothing, and read again next time.
+      const after = await statFile(file);
+      if (after && versionOf(after) === version && bytes.length === st.size) this.held.set(file, { version, data: bytes });
+      return bytes;
+    } finally {
+      if (this.reading.get(file)?.data === data) this.reading.delete(file);
+    }
+  }
+}
+
+/** Sends `data` (a whole artefact) for GET or HEAD, honouring a single Range. */
+export async function sendArtefact(req: Request, res: Response, data: Buffer): Promise<ArtefactSent> {
+  const size = data.length;
   const range = parseRange(req.get('range'), size);
   // 'finish' comes before the promises below resolve, and before the client can ask for anything else.
   let endedAt = 0;
@@ -94,17 +135,22 @@ export async function sendArtefact(req: Request, res: Response, file: string, si
     return result(0, false);
   }
   let written = 0;
-  // 1 MiB reads: a 64 KiB stream made the kernel download 16x more event-loop turns and syscalls.
-  const stream = createReadStream(file, { start, end, highWaterMark: STREAM_CHUNK });
-  stream.on('data', (chunk) => {
+  // 1 MiB views into the shared buffer, written as the client reads: no copies, and a client that
+  // hangs up stops the transfer (a single write of the whole slice would report it as finished).
+  const source = Readable.from(views(data, start, end));
+  source.on('data', (chunk: Buffer) => {
     written += chunk.length;
   });
   try {
-    await pipeline(stream, res);
+    await pipeline(source, res);
   } catch (e) {
     // A client that hangs up mid-transfer is normal (iPXE retries); anything else is the caller's to log.
     if (!res.destroyed && (e as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') throw e;
     return result(written, true);
   }
   return result(written, !res.writableFinished);
+}
+
+function* views(data: Buffer, start: number, end: number): Generator<Buffer> {
+  for (let at = start; at <= end; at += WRITE_CHUNK) yield data.subarray(at, Math.min(at + WRITE_CHUNK, end + 1));
 }

@@ -23,7 +23,7 @@ import { bearerToken } from '../../api/auth.js';
 import { inventoryReportSchema } from '../../api/schemas.js';
 import type { BootEventSink, BootStage, BootStore, BootTokenOwner } from '../events.js';
 import type { BootBackend } from './backend.js';
-import { artefactSize, sendArtefact } from './artefacts.js';
+import { ArtefactCache, sendArtefact } from './artefacts.js';
 import { kernelStateSchema } from './kernel-schema.js';
 import { fallbackPlan } from './fallback.js';
 
@@ -170,6 +170,7 @@ export function createBootServices(opts: BootServicesOptions): BootServices {
   const tokensIssued = metrics.counter('tabula_boot_tokens_issued_total', 'Boot tokens issued (one per per-host iPXE script)');
   const stageEvents = metrics.counter('tabula_boot_events_total', 'Boot timeline events by stage');
   const router = express.Router();
+  const artefacts = new ArtefactCache();
 
   const event = (mac: string, stage: BootStage, data: Record<string, string | number | boolean | null>, bootId?: number, atMs?: number): void => {
     try {
@@ -272,15 +273,15 @@ export function createBootServices(opts: BootServicesOptions): BootServices {
       const mac = pathMac(req);
       locals(res).mac = mac;
       const full = join(opts.bootDir, file);
-      const size = await artefactSize(full);
-      if (size === null) {
+      const data = await artefacts.get(full);
+      if (data === null) {
         logger.warn({ file: full }, 'boot artefact missing');
         throw new ApiError(404, 'BOOT_ARTIFACT_MISSING', `boot artefact '${file}' is missing on the server; build the boot image first`, { file });
       }
       // The boot this download belongs to is the one current when it starts: a transfer can end
       // after the blade (or a retry) already fetched a new script.
       const bootId = store.currentBootIdOf(mac);
-      const sent = await sendArtefact(req, res, full, size);
+      const sent = await sendArtefact(req, res, data);
       if (req.method === 'GET' && sent.status !== 416) {
         const data: Record<string, string | number | boolean | null> = { bytes: sent.bytes, size: sent.size, status: sent.status };
         if (sent.range) data.range = `${sent.range.start}-${sent.range.end}`;
