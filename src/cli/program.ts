@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { LOG_LEVELS } from '../log.js';
 import { registerAttach } from './commands/attach.js';
+import { registerBackup } from './commands/backup.js';
 import { registerBond } from './commands/bond.js';
 import { registerBootFiles } from './commands/boot-files.js';
 import { registerCluster } from './commands/cluster.js';
@@ -73,6 +74,7 @@ export function buildProgram(session: Session, json: boolean, errColor: boolean)
   registerTemplate(program, session);
   registerHook(program, session);
   registerLab(program, session);
+  registerBackup(program, session);
   return program;
 }
 
