@@ -6,7 +6,7 @@ import type Database from 'better-sqlite3';
 import { TabulaError, invalid } from '../domain/errors.js';
 import { type ApplyHook, type Hook, type HookInput, type HookPhase, type HookScope, applyHooks, validateHookInput } from '../domain/hooks.js';
 import type { EngineApi, Ref } from '../engine/types.js';
-import { lintShell } from '../templates/lint.js';
+import { lintBladeShell } from '../templates/lint.js';
 import { SqliteRepository } from './sqlite.js';
 
 interface Row {
@@ -126,7 +126,7 @@ export class HookService {
   async save(ref: HookOwnerRef, input: HookInput, replace = false): Promise<HookChange> {
     const o = this.resolve(ref);
     const valid = validateHookInput(o.label, input);
-    const problem = await lintShell(valid.script);
+    const problem = await lintBladeShell(valid.script);
     if (problem) {
       throw invalid(
         'HOOK_LINT_FAILED',

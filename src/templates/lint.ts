@@ -1,7 +1,8 @@
 // Lint of rendered output, before a template revision can reach a blade: `sh -n` for shell scripts
-// (the text goes to sh on stdin, nothing is written to disk or executed), `#!ipxe` on the first line
-// for iPXE scripts (iPXE refuses a script without it).
+// (the text goes to the shell on stdin, nothing is written to disk or executed), `#!ipxe` on the first
+// line for iPXE scripts (iPXE refuses a script without it).
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 export interface LintProblem {
   message: string;
@@ -20,10 +21,17 @@ export function lintIpxe(text: string): LintProblem | null {
   return null;
 }
 
-/** Runs `sh -n` with the script on stdin; the shell parses it and executes nothing. */
-export function lintShell(text: string, shell = '/bin/sh'): Promise<LintProblem | null> {
+/**
+ * The shell blades run the apply script and hooks with: the image's busybox ash (pxe/build.sh ships
+ * Debian's busybox-static, the same binary as here).
+ */
+export const BLADE_SHELL: readonly [string, ...string[]] = ['/bin/busybox', 'sh'];
+
+/** Runs `SHELL -n` with the script on stdin; the shell parses it and executes nothing. */
+export function lintShell(text: string, shell: readonly [string, ...string[]] = ['/bin/sh']): Promise<LintProblem | null> {
+  const [cmd, ...pre] = shell;
   return new Promise((resolve) => {
-    const child = spawn(shell, ['-n'], { stdio: ['pipe', 'ignore', 'pipe'], env: {} });
+    const child = spawn(cmd, [...pre, '-n'], { stdio: ['pipe', 'ignore', 'pipe'], env: {} });
     let stderr = '';
     let settled = false;
     const done = (p: LintProblem | null): void => {
@@ -40,7 +48,7 @@ export function lintShell(text: string, shell = '/bin/sh'): Promise<LintProblem 
     child.stderr.on('data', (d: string) => {
       if (stderr.length < 4096) stderr += d;
     });
-    child.on('error', (e) => done({ message: `cannot run ${shell} -n: ${e.message}`, line: null }));
+    child.on('error', (e) => done({ message: `cannot run ${shell.join(' ')} -n: ${e.message}`, line: null }));
     // A shell that stops reading early (syntax error) closes the pipe: not an error of ours.
     child.stdin.on('error', () => undefined);
     child.on('close', (code) => {
@@ -54,6 +62,19 @@ export function lintShell(text: string, shell = '/bin/sh'): Promise<LintProblem 
   });
 }
 
+/**
+ * Lints a script as the blade's shell parses it: busybox ash decides (it accepts `function f {`, which
+ * dash refuses; both refuse a here-string). busybox names no line, so a refusal takes its line from
+ * /bin/sh when that refuses too. Without busybox on this machine, /bin/sh alone decides.
+ */
+export async function lintBladeShell(text: string): Promise<LintProblem | null> {
+  if (!existsSync(BLADE_SHELL[0])) return lintShell(text);
+  const verdict = await lintShell(text, BLADE_SHELL);
+  if (verdict === null || verdict.line !== null) return verdict;
+  const line = (await lintShell(text))?.line ?? null;
+  return { message: verdict.message.replace(/^sh:\s*/, ''), line };
+}
+
 export function lintOutput(kind: OutputKind, text: string): Promise<LintProblem | null> {
-  return kind === 'ipxe' ? Promise.resolve(lintIpxe(text)) : lintShell(text);
+  return kind === 'ipxe' ? Promise.resolve(lintIpxe(text)) : lintBladeShell(text);
 }

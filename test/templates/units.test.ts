@@ -1,7 +1,8 @@
 // The pure pieces under the template service: unified diff, lint, the source check of the sandbox.
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { unifiedDiff } from '../../src/templates/diff.js';
-import { lintIpxe, lintShell } from '../../src/templates/lint.js';
+import { BLADE_SHELL, lintBladeShell, lintIpxe, lintShell } from '../../src/templates/lint.js';
 import { checkTemplateSource, compileTemplate, createTemplateEnv } from '../../src/templates/sandbox.js';
 
 describe('unifiedDiff', () => {
@@ -31,6 +32,16 @@ describe('lint', () => {
     expect(p?.line).toBe(5);
     expect(p?.message).toMatch(/expecting "fi"|syntax error/i);
     expect(await lintShell('echo "unterminated\n')).not.toBeNull();
+  });
+
+  it.skipIf(!existsSync(BLADE_SHELL[0]))("lints as the blade's busybox ash parses: what it runs passes, what it refuses is refused with a line", async () => {
+    // dash (/bin/sh here) refuses the function keyword; the blade's busybox ash runs it.
+    const fn = 'function f { echo hi; }\nf\n';
+    expect(await lintShell(fn)).not.toBeNull();
+    expect(await lintBladeShell(fn)).toBeNull();
+    expect(await lintBladeShell('echo one\nif then fi\n')).toMatchObject({ line: 2, message: expect.stringMatching(/unexpected/) });
+    expect(await lintBladeShell('cat <<<"here-string"\n')).not.toBeNull();
+    expect(await lintBladeShell('#!/bin/sh\nset -eu\necho "$1"\n')).toBeNull();
   });
 
   it('sh -n executes nothing', async () => {
